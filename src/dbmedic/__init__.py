@@ -1,0 +1,23 @@
+"""dbmedic: diagnose and repair databases whose schema migrations failed halfway.
+
+The library API lives in :mod:`dbmedic.api`; its functions are also reachable here
+(``dbmedic.inspect(url)``, ``dbmedic.diff(a, b)``, ...) and imported on first use, so that
+``import dbmedic`` and the CLI start fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("_"):
+        raise AttributeError(name)
+    from dbmedic import api
+
+    try:
+        return getattr(api, name)
+    except AttributeError:
+        raise AttributeError(f"module 'dbmedic' has no attribute {name!r}") from None

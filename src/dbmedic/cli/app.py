@@ -1,0 +1,80 @@
+"""The Typer application, exit codes, shared options and output helpers. Only the CLI prints."""
+
+from __future__ import annotations
+
+import sys
+from enum import IntEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+
+class ExitCode(IntEnum):
+    """Exit codes with diff(1) meaning."""
+
+    OK = 0
+    """In sync / done and verified."""
+    DIFFERENT = 1
+    """diff, verify, lint found something."""
+    TROUBLE = 2
+    """Bad input, unreachable, a step failed and was rolled back."""
+    REFUSED = 3
+    """Destructive or production without override; nothing changed."""
+    NOT_ROLLED_BACK = 4
+    """A step failed and rollback failed too: a human must look."""
+    INTERRUPTED = 130
+
+
+app = typer.Typer(
+    name="dbmedic",
+    help="Diagnose and repair databases whose schema migrations failed halfway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+state: dict[str, Any] = {"debug": False}
+
+stdout = Console(highlight=False, soft_wrap=False)
+stderr = Console(stderr=True, highlight=False)
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the result as JSON on stdout, nothing else.")
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
+
+
+def show_progress() -> bool:
+    """Progress bars only when stderr is a terminal."""
+    return sys.stderr.isatty()
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as indented JSON to stdout (and nothing else)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def fail(message: str, code: ExitCode = ExitCode.TROUBLE) -> typer.Exit:
+    """Print ``dbmedic: message`` on stderr and return the Exit to raise."""
+    from dbmedic.secrets import scrub
+
+    stderr.print(f"[bold red]dbmedic:[/] {scrub(message)}", markup=True, highlight=False)
+    return typer.Exit(int(code))
+
+
+@app.callback()
+def _root(
+    debug: DebugOpt = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Diagnose and repair databases whose schema migrations failed halfway."""
+    state["debug"] = debug
+    if version:
+        from dbmedic import __version__
+
+        stdout.print(f"dbmedic {__version__}")
+        raise typer.Exit(0)

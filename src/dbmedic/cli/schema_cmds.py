@@ -1,0 +1,3 @@
+"""Schema commands: inspect, diff, verify."""
+
+from __future__ import annotations

@@ -1,0 +1,164 @@
+"""The dialect interface and registry.
+
+Algorithms (diff, ordering, planning) are written once; a dialect answers narrow questions:
+how to read its catalog (``inspect``), how to quote a name, how to render one change as DDL,
+how to explain a driver error in one sentence. MariaDB subclasses MySQL and overrides only what
+differs. Nothing outside this package asks ``if dialect == ...``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from dbmedic.errors import UnsupportedDialect
+from dbmedic.model import Extra
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection
+
+    from dbmedic.changes import Change
+    from dbmedic.model import Schema, Table
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """Facts about a server read once per connection: dialect, version, database, settings."""
+
+    dialect: str
+    version: str
+    database: str | None = None
+    charset: str | None = None
+    collation: str | None = None
+    settings: Extra = ()
+    """Server settings that change behaviour: (("lower_case_table_names", "0"), ("sql_mode", "...")),"""
+
+    def setting(self, name: str) -> str | None:
+        return dict(self.settings).get(name)
+
+
+class SqlFiles:
+    """Catalog queries kept as ``.sql`` files in a dialect's ``sql/`` folder, one per object kind."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+
+    def names(self) -> list[str]:
+        folder = resources.files(self.package) / "sql"
+        return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+
+    def __getitem__(self, name: str) -> str:
+        return (resources.files(self.package) / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+
+class Dialect:
+    """Base class of every dialect; subclasses are registered with :func:`register`."""
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    """Dialects of one family compare with each other: ``mysql`` for MySQL and MariaDB."""
+    driver: ClassVar[str] = ""
+    """SQLAlchemy driver name used when a URL names none: ``mysql+pymysql``."""
+    sqlglot_dialect: ClassVar[str] = ""
+    """``read=``/``write=`` name for sqlglot."""
+    transactional_ddl: ClassVar[bool] = False
+    """Whether DDL can run inside a transaction and be rolled back."""
+    catalog: ClassVar[SqlFiles | None] = None
+    """The bulk catalog queries ``inspect`` runs: their number does not grow with the tables."""
+
+    # --- connection -------------------------------------------------------------------------
+    def server_info(self, conn: Connection) -> ServerInfo:
+        """Read version, current database and behaviour-changing settings in one round trip."""
+        raise NotImplementedError
+
+    def read_only_url(self, url: URL) -> tuple[URL, dict[str, object]]:
+        """URL and ``create_engine`` keyword arguments that open a read-only session."""
+        raise NotImplementedError
+
+    def on_connect(self, dbapi_connection: object, read_only: bool) -> None:
+        """Session set-up run on every new DBAPI connection (read-only mode, sql_mode...)."""
+
+    def describe_error(self, exc: BaseException) -> str:
+        """One sentence (no secret) for a driver error: ``access denied for user 'app'``."""
+        orig = getattr(exc, "orig", None) or exc
+        text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        return text
+
+    # --- inspection -------------------------------------------------------------------------
+    def inspect(self, conn: Connection, info: ServerInfo) -> Schema:
+        """Read the whole schema of the current database with a constant number of queries."""
+        raise NotImplementedError
+
+    # --- rendering --------------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        """Quote an identifier for this dialect (always, so reserved words are safe)."""
+        raise NotImplementedError
+
+    def render_create_table(self, table: Table) -> list[str]:
+        """CREATE TABLE (with its indexes, keys and the foreign keys the Table carries)."""
+        raise NotImplementedError
+
+    def render_change(self, change: Change) -> list[str]:
+        """DDL statements for one change, without trailing semicolons."""
+        raise NotImplementedError
+
+    def render(self, changes: Sequence[Change], current: Schema | None = None) -> list[str]:
+        """DDL for a whole change list, in safe order (see ``changes.order_changes``).
+
+        ``current`` is the schema the statements will run against; dialects that must rebuild
+        tables to alter them (SQLite) use it and override this method.
+        """
+        from dbmedic.changes import order_changes
+
+        statements: list[str] = []
+        for change in order_changes(changes, self.inline_foreign_keys):
+            statements.extend(self.render_change(change))
+        return statements
+
+    inline_foreign_keys: ClassVar[bool] = False
+    """True when foreign keys must be created with their table (SQLite cannot add them later)."""
+
+
+_REGISTRY: dict[str, type[Dialect]] = {}
+_MODULES = {
+    "mysql": "dbmedic.dialects.mysql",
+    "mariadb": "dbmedic.dialects.mysql",
+    "postgresql": "dbmedic.dialects.postgres",
+    "sqlite": "dbmedic.dialects.sqlite",
+}
+
+D = TypeVar("D", bound=type[Dialect])
+
+
+def register(name: str) -> Callable[[D], D]:
+    """Class decorator: make a dialect available under ``name``."""
+
+    def deco(cls: D) -> D:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def get_dialect(name: str) -> Dialect:
+    """An instance of the dialect registered as ``name`` (``mysql``, ``mariadb``, ``postgresql``, ``sqlite``)."""
+    if name not in _REGISTRY:
+        module = _MODULES.get(name)
+        if module is None:
+            raise UnsupportedDialect(
+                f"unsupported database kind {name!r}",
+                hint="dbmedic works with mysql, mariadb, postgresql and sqlite URLs",
+            )
+        importlib.import_module(module)
+    return _REGISTRY[name]()
+
+
+def known_dialects() -> list[str]:
+    return sorted(_MODULES)
