@@ -682,7 +682,8 @@ def test_lower_case_table_names_folds_table_names() -> None:
     rows = _rows(
         tables=[("Users", "InnoDB", "utf8mb4_general_ci", "")],
         columns=[("USERS", "id", 1, "int(11)", "int", "NO", None, "", None, None, None, "")],
-        foreign_keys=[("Users", "fk", "db", "USERS", "RESTRICT", "RESTRICT", "id", "id", 1)],
+        foreign_keys=[("Users", "fk", "db", "USERS", "id", "id", 1)],
+        foreign_key_actions=[("users", "fk", "CASCADE", "RESTRICT")],
     )
     info = ServerInfo(
         "mariadb", "10.11.1-MariaDB", "db", settings=(("lower_case_table_names", "1"),)
@@ -691,6 +692,7 @@ def test_lower_case_table_names_folds_table_names() -> None:
     assert list(s.tables) == ["users"]
     assert list(s.tables["users"].columns) == ["id"]
     assert s.tables["users"].foreign_keys["fk"].ref_table == "users"
+    assert s.tables["users"].foreign_keys["fk"].on_update == "CASCADE"
 
 
 def test_mysql_and_mariadb_render_their_own_syntax() -> None:

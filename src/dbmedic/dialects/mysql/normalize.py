@@ -546,6 +546,8 @@ def normalize_default(raw: str | None, *, extra: str, data_type: str, quoted: bo
     if raw is None:
         return None
     data_type = data_type.lower()
+    if _NUMBER.fullmatch(raw) and data_type in NUMERIC_TYPES:
+        return raw  # both servers print numeric defaults bare
     if quoted:
         if raw == "NULL":
             return None
