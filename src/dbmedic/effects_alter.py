@@ -169,11 +169,9 @@ def _drop_action(m: _Mapper, table: str, current: Table | None, action: Any, tar
 
     kind = str(action.args.get("kind") or "COLUMN").upper()
     ci = m.rules.names_case_insensitive
-    name = (
-        m.table_name(target)
-        if not hasattr(target, "this") or not isinstance(target.this, str)
-        else target.this
-    )
+    from sqlglot import exp
+
+    name = m.name(target.this) if isinstance(target, (exp.Column, exp.Table)) else m.name(target)
     if kind == "COLUMN":
         col = find(current.columns, name, ci) if current else None
         return DropColumn(table, col or Column(name, ""))

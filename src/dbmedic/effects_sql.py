@@ -172,11 +172,11 @@ def rules_for(dialect: str) -> Rules:
 # --- splitting --------------------------------------------------------------------------------
 
 _ROUTINE_HEAD = re.compile(
-    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:TEMP(?:ORARY)?\s+)?"
+    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:TEMP(?:ORARY)?\s+)?"
     r"(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 
 

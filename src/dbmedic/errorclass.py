@@ -198,7 +198,7 @@ def classify_error(
     found: ErrorClass | None = None
     text = str(message_or_code)
     if family == "mysql":
-        found = _mysql_class(text)
+        found = _mysql_class(text, statement or "")
     elif family == "postgresql":
         state = _sqlstate(text)
         found = _PG_STATES.get(state) if state else None
@@ -208,12 +208,18 @@ def classify_error(
         found = _text_class(text)
     if found is E.DUPLICATE_TABLE and statement and _INDEX_STATEMENT.search(statement):
         return E.DUPLICATE_KEY_NAME
+    if found is E.UNKNOWN_TABLE and statement:
+        m = re.search(r'relation "([^"]+)" does not exist', text)
+        if m and re.search(
+            r"references\s+[`\"]?" + re.escape(m.group(1)) + r"\b", statement, re.IGNORECASE
+        ):
+            return E.FOREIGN_KEY
     if found is E.UNKNOWN_KEY and re.search(r"drop column", text, re.IGNORECASE):
         return E.UNKNOWN_COLUMN
     return found
 
 
-def _mysql_class(text: str) -> ErrorClass | None:
+def _mysql_class(text: str, statement: str) -> ErrorClass | None:
     code: int | None = int(text) if text.strip().isdigit() else None
     if code is None:
         for pattern in _MYSQL_CODE_IN_TEXT:
@@ -224,7 +230,14 @@ def _mysql_class(text: str) -> ErrorClass | None:
     if code is None:
         return None
     if code == 1091:  # ER_CANT_DROP_FIELD_OR_KEY: column or key, the text says which
-        return E.UNKNOWN_COLUMN if re.search(r"DROP COLUMN", text, re.IGNORECASE) else E.UNKNOWN_KEY
+        # MariaDB says "DROP COLUMN `x`" / "DROP INDEX `x`"; MySQL 8 says "Can't DROP 'x'; check
+        # that column/key exists", and only the statement tells which.
+        if re.search(r"DROP (INDEX|FOREIGN KEY|CONSTRAINT|CHECK)", text, re.IGNORECASE):
+            return E.UNKNOWN_KEY
+        if re.search(r"DROP COLUMN", text, re.IGNORECASE):
+            return E.UNKNOWN_COLUMN
+        keyish = r"\bdrop\s+(index|key|foreign\s+key|constraint|primary|check)\b"
+        return E.UNKNOWN_KEY if re.search(keyish, statement, re.IGNORECASE) else E.UNKNOWN_COLUMN
     if code == 1005 and "errno: 121" in text:  # duplicate constraint name (InnoDB)
         return E.DUPLICATE_KEY_NAME
     return _MYSQL_CODES.get(code)
@@ -408,7 +421,9 @@ _POSTGRES: dict[str, tuple[ErrorClass, str | None, str]] = {
     "drop_missing_table": (E.UNKNOWN_TABLE, "42P01", 'table "{table}" does not exist'),
     "drop_missing_view": (E.UNKNOWN_TABLE, "42P01", 'view "{table}" does not exist'),
     "duplicate_view": (E.DUPLICATE_TABLE, "42P07", 'relation "{table}" already exists'),
-    "fk_missing_parent": (E.UNKNOWN_TABLE, "42P01", 'relation "{ref}" does not exist'),
+    # 42P01 alone is "unknown table"; for a REFERENCES target it is a foreign key problem
+    # (classify_error tells them apart with the statement).
+    "fk_missing_parent": (E.FOREIGN_KEY, "42P01", 'relation "{ref}" does not exist'),
     "fk_missing_parent_column": (
         E.FOREIGN_KEY,
         "42703",
