@@ -425,7 +425,7 @@ class _Mapper:
             if isinstance(n, exp.Identifier):
                 cols.append(IndexColumn(self.name(n), desc, prefix))
             else:
-                cols.append(IndexColumn(n.sql(dialect=self.rules.read), desc, None, True))
+                cols.append(IndexColumn(self.rules.sql(n), desc, None, True))
         return tuple(cols)
 
     # --- columns -----------------------------------------------------------------------------
@@ -434,7 +434,7 @@ class _Mapper:
         from sqlglot import exp
 
         kind = cd.args.get("kind")
-        raw_type = "" if kind is None else kind.sql(dialect=self.rules.generate)
+        raw_type = "" if kind is None else self.rules.type_sql(kind)
         type_ = normalize_type(raw_type, self.rules.family) if raw_type else ""
         col: dict[str, Any] = {"nullable": True}
         facts: dict[str, str | None] = {}
@@ -455,7 +455,7 @@ class _Mapper:
                 if isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
                     col["nullable"] = False
             elif isinstance(k, exp.ComputedColumnConstraint):
-                col["generated"] = k.this.sql(dialect=self.rules.read)
+                col["generated"] = self.rules.sql(k.this)
                 facts["generated"] = "stored" if k.args.get("persisted") else "virtual"
             elif isinstance(k, exp.CharacterSetColumnConstraint):
                 col["charset"] = k.this.name.lower()
@@ -465,7 +465,7 @@ class _Mapper:
                 col["comment"] = k.this.name
             elif isinstance(k, exp.OnUpdateColumnConstraint):
                 facts["on_update"] = normalize_default(
-                    k.this.sql(dialect=self.rules.read), self.rules.family, type_
+                    self.rules.sql(k.this), self.rules.family, type_
                 )
             elif isinstance(
                 k,
@@ -480,9 +480,7 @@ class _Mapper:
             elif isinstance(k, exp.ColumnConstraint) or k is None:
                 continue
             else:
-                raise _Unknown(
-                    f"column option {k.sql(dialect=self.rules.read)!r} is not understood"
-                )
+                raise _Unknown(f"column option {self.rules.sql(k)!r} is not understood")
         if (
             any(isinstance(k, exp.PrimaryKeyColumnConstraint) for k in keys)
             and self.rules.pk_implies_not_null
@@ -510,7 +508,7 @@ class _Mapper:
         elif isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
             return self.default(node.this, type_)
         else:
-            text = node.sql(dialect=self.rules.read)
+            text = self.rules.sql(node)
         return normalize_default(text, self.rules.family, type_)
 
     # --- CREATE ------------------------------------------------------------------------------
@@ -528,9 +526,7 @@ class _Mapper:
         if kind == "INDEX":
             return self.create_index(tree, guard)
         if kind == "VIEW":
-            view = View(
-                self.table_name(tree.this), _squash(tree.expression.sql(dialect=self.rules.read))
-            )
+            view = View(self.table_name(tree.this), _squash(self.rules.sql(tree.expression)))
             return [Effect(AddView(view), guard)]
         if kind == "TRIGGER":
             props = tree.args.get("properties")
@@ -544,7 +540,7 @@ class _Mapper:
                 self.table_name(tp.args["table"]),
                 str(tp.args.get("timing") or "").upper(),
                 events,
-                _squash(execute.sql(dialect=self.rules.read)) if execute else "",
+                _squash(self.rules.sql(execute)) if execute else "",
             )
             return [Effect(AddTrigger(trigger), guard)]
         raise _Unknown(
@@ -671,10 +667,10 @@ class _Mapper:
         if isinstance(node, (exp.ForeignKey, exp.Reference)):
             return [AddForeignKey(table, self.foreign_key(table, name, node, inline_cols, fks))]
         if isinstance(node, exp.CheckColumnConstraint):
-            expr = _squash(node.this.sql(dialect=rules.read))
+            expr = _squash(rules.sql(node.this))
             cname = name or rules.check_name(table, inline_cols, set(checks))
             return [AddCheck(table, CheckConstraint(cname, expr))]
-        raise _Unknown(f"table clause {node.sql(dialect=rules.read)!r} is not understood")
+        raise _Unknown(f"table clause {rules.sql(node)!r} is not understood")
 
     def foreign_key(
         self,
@@ -725,10 +721,6 @@ class _Mapper:
         cols = self.index_columns(params.args.get("columns") or [] if params else [])
         using = params.args.get("using") if params else None
         kind = str(using.name if hasattr(using, "name") else using).lower() if using else "btree"
-        if str(tree.args.get("kind", "")).upper() == "INDEX" and re.search(
-            r"^\s*CREATE\s+(FULLTEXT|SPATIAL)\s", tree.sql(dialect=self.rules.read), re.IGNORECASE
-        ):
-            kind = tree.sql(dialect=self.rules.read).split()[1].lower()
         where = params.args.get("where") if params else None
         current = self.lookup(table)
         taken = set(current.indexes) | set(current.uniques) if current else set()
@@ -747,7 +739,7 @@ class _Mapper:
             return [
                 Effect(AddUnique(table, UniqueConstraint(name, tuple(c.name for c in cols))), guard)
             ]
-        where_sql = _squash(where.this.sql(dialect=self.rules.read)) if where is not None else None
+        where_sql = _squash(self.rules.sql(where.this)) if where is not None else None
         return [Effect(AddIndex(table, Index(name, cols, unique, kind, where_sql)), guard)]
 
     # --- ALTER -------------------------------------------------------------------------------

@@ -121,9 +121,7 @@ def alter_effects(m: _Mapper, tree: Any) -> list[Effect]:
         elif isinstance(action, exp.AlterRename):
             effects.append(Effect(RenameTable(table, m.table_name(action.this))))
         else:
-            raise _Unknown(
-                f"ALTER TABLE action {action.sql(dialect=m.rules.read)!r} is not understood"
-            )
+            raise _Unknown(f"ALTER TABLE action {m.rules.sql(action)!r} is not understood")
     return effects
 
 
@@ -147,7 +145,7 @@ def _partial_alter(m: _Mapper, action: Any, before: Column) -> tuple[Column, tup
 
     changes: dict[str, Any] = {}
     if action.args.get("dtype") is not None:
-        raw = action.args["dtype"].sql(dialect=m.rules.generate)
+        raw = m.rules.type_sql(action.args["dtype"])
         changes["type"] = normalize_type(raw, m.rules.family)
         collate = action.args.get("collate")
         if collate:
@@ -160,7 +158,7 @@ def _partial_alter(m: _Mapper, action: Any, before: Column) -> tuple[Column, tup
     if action.args.get("default") is not None:
         changes["default"] = m.default(action.args["default"], changes.get("type", before.type))
     if not changes:
-        raise _Unknown(f"ALTER COLUMN {action.sql(dialect=m.rules.read)!r} is not understood")
+        raise _Unknown(f"ALTER COLUMN {m.rules.sql(action)!r} is not understood")
     return replace(before, **changes), tuple(sorted(changes))
 
 

@@ -72,9 +72,29 @@ class Rules:
             return part[1:-1]
         return self.fold_unquoted(part)
 
+    def sql(self, node: Any) -> str:
+        """``node`` printed in the read dialect (a cached generator: 5x faster than ``.sql()``)."""
+        return str(_generator(self.read).generate(node, copy=False))
+
+    def type_sql(self, node: Any) -> str:
+        """A column type printed for :func:`dbmedic.normalize.normalize_type`."""
+        return str(_generator(self.generate).generate(node, copy=False))
+
     def key(self, name: str) -> str:
         """Lookup key of a column or index name."""
         return name.lower() if self.names_case_insensitive else name
+
+
+_GENERATORS: dict[str, Any] = {}
+
+
+def _generator(dialect: str) -> Any:
+    gen = _GENERATORS.get(dialect)
+    if gen is None:
+        from sqlglot.dialects.dialect import Dialect
+
+        gen = _GENERATORS[dialect] = Dialect.get_or_raise(dialect or None).generator()
+    return gen
 
 
 def _mysql_fk_name(table: str, cols: tuple[str, ...], taken: set[str]) -> str:
