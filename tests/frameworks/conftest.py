@@ -32,11 +32,6 @@ def copy_fixture(tmp_path: Path) -> Callable[[str], Path]:
 
 
 @pytest.fixture
-def test_password() -> str:
-    return TEST_PASSWORD
-
-
-@pytest.fixture
 def open_db() -> Iterator[Callable[[str], Database]]:
     """Open URLs as dbmedic Databases; closed at teardown."""
     opened: list[Database] = []
@@ -100,8 +95,17 @@ def secret_url(backend: str, db_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def spawned(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """The argv of every process the adapters start (the real processes still run)."""
+def secret_db(secret_url: str, open_db: Callable[[str], Database]) -> Database:
+    """The test's database, opened as the user with a password (MariaDB, PostgreSQL)."""
+    return open_db(secret_url)
+
+
+@pytest.fixture
+def no_secret(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """no_secret(*texts): assert the test password is in none of the texts, nor in any argv.
+
+    Records the argv of every process the adapters start (the real processes still run).
+    """
     seen: list[list[str]] = []
     real = subprocess.Popen
 
@@ -110,7 +114,15 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         return real(args, *a, **kw)  # type: ignore[call-overload, no-any-return]
 
     monkeypatch.setattr("dbmedic.frameworks.process.subprocess.Popen", recording)
-    return seen
+
+    def check(*texts: str | None) -> None:
+        assert seen, "no framework process was started"
+        for argv in seen:
+            assert TEST_PASSWORD not in " ".join(argv)
+        for shown in texts:
+            assert TEST_PASSWORD not in (shown or "")
+
+    return check
 
 
 @pytest.fixture
