@@ -16,7 +16,8 @@ from sqlalchemy import inspect as sa_inspect
 from dbmedic.connect import Database
 from dbmedic.errors import ConfigError, FrameworkError
 from dbmedic.frameworks import detect_framework
-from dbmedic.frameworks.django import Django, parse_traceback
+from dbmedic.frameworks.django import Django
+from dbmedic.frameworks.process import parse_traceback
 from dbmedic.model import MigrationState
 
 pytestmark = pytest.mark.backend("postgresql", "mariadb")

@@ -15,15 +15,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dbmedic.errors import ConfigError, FrameworkError, MigrationError
+from dbmedic.errors import ConfigError, MigrationError
 from dbmedic.frameworks.base import Framework, MigrateResult, Progress, register_framework
-from dbmedic.frameworks.process import Completed, read_tracking_table, run_command, url_password
+from dbmedic.frameworks.process import (
+    Completed,
+    parse_traceback,
+    project_python,
+    python_error,
+    read_tracking_table,
+    run_command,
+    url_password,
+)
 from dbmedic.model import Migration, MigrationState
 
 if TYPE_CHECKING:
@@ -70,16 +77,6 @@ class Django(Framework):
                 hint="set DJANGO_SETTINGS_MODULE in the environment",
             )
         return m.group(1)
-
-    def python(self, root: Path) -> str:
-        """The project's Python interpreter."""
-        chosen = os.environ.get("DBMEDIC_PYTHON")
-        if chosen:
-            return chosen
-        for candidate in (".venv/bin/python", "venv/bin/python"):
-            if (root / candidate).is_file():
-                return str(root / candidate)
-        return sys.executable
 
     # --- reading ------------------------------------------------------------------------------
     def graph(self, root: Path) -> list[Node]:
@@ -156,7 +153,7 @@ class Django(Framework):
                     done.append(name)
                     progress(len(done), total, name)
 
-        argv = [self.python(root), "manage.py", *args]
+        argv = [project_python(root), "manage.py", *args]
         return run_command(argv, cwd=root, env=self.env(root, db.url), on_line=line_seen)
 
     def migrate(
@@ -177,7 +174,7 @@ class Django(Framework):
         failed = started[-1] if started and started[-1] not in applied else None
         trace = parse_traceback(run.stderr, root)
         if failed is None:
-            raise _framework_error("manage.py migrate", trace)
+            raise python_error("manage.py migrate", trace)
         return MigrateResult(
             False,
             applied,
@@ -218,21 +215,20 @@ class Django(Framework):
         """Read-only: ``manage.py showmigrations --plan`` as {migration: applied?}."""
         run = self.manage(db, root, "showmigrations", "--plan")
         if run.returncode != 0:
-            raise _framework_error("manage.py showmigrations", parse_traceback(run.stderr, root))
+            raise python_error("manage.py showmigrations", parse_traceback(run.stderr, root))
         return {m.group(2): m.group(1) == "X" for m in _SHOWN.finditer(run.stdout)}
 
     def _helper(self, root: Path, url: URL | None, *args: str) -> Any:
-        argv = [self.python(root), str(SHIM / "dbmedic_django_helper.py"), *args]
+        argv = [project_python(root), str(SHIM / "dbmedic_django_helper.py"), *args]
         run = run_command(argv, cwd=root, env=self.env(root, url))
         _, mark, payload = run.stdout.rpartition(_JSON_MARK)
         if run.returncode != 0 or not mark:
-            raise _framework_error(f"Django ({args[0]})", parse_traceback(run.stderr, root))
+            raise python_error(f"Django ({args[0]})", parse_traceback(run.stderr, root))
         return json.loads(payload)
 
 
 _APPLYING = re.compile(r"Applying (\S+?)\.\.\.( OK)?")
 _SHOWN = re.compile(r"^\[( |X|-)\]\s+(\S+)", re.M)
-_FRAME = re.compile(r'^\s*File "(.+)", line (\d+)')
 
 
 def django_database(url: URL) -> dict[str, Any]:
@@ -250,53 +246,6 @@ def django_database(url: URL) -> dict[str, Any]:
         "HOST": url.host or "",
         "PORT": str(url.port or ""),
     }
-
-
-@dataclass(frozen=True, slots=True)
-class Trace:
-    """The end of a Python traceback: the error, and the deepest frame in the project."""
-
-    error: str | None
-    file: str | None
-    line: int | None
-
-
-def parse_traceback(text: str, root: Path) -> Trace:
-    """Pure: the last ``Exception: message`` line and the deepest frame under ``root``.
-
-    A SyntaxError names the broken file in its own ``File "...", line N`` line, which is the
-    last frame printed, so it is found the same way.
-    """
-    lines = [line for line in text.splitlines() if line.strip()]
-    error = None
-    for line in reversed(lines):
-        if not line.startswith((" ", "\t")) and not line.startswith(
-            ("Traceback", "During", "The above")
-        ):
-            error = line.strip()
-            break
-    if error:
-        error = re.sub(r"^(?:[a-z_][\w]*\.)+(?=[A-Z]\w*(?:Error|Exception|Warning)?:)", "", error)
-    file = line_no = None
-    for line in lines:
-        m = _FRAME.match(line)
-        if m:
-            path = Path(m.group(1))
-            if path.is_relative_to(root) and "site-packages" not in path.parts:
-                file, line_no = str(path.relative_to(root)), int(m.group(2))
-    return Trace(error, file, line_no)
-
-
-def _framework_error(command: str, trace: Trace) -> FrameworkError:
-    reason = (trace.error or "no error message").rstrip(".")
-    if trace.file and trace.line:
-        return FrameworkError(
-            f"{command} failed in {trace.file} line {trace.line}: {reason}",
-            file=trace.file,
-            line=trace.line,
-            hint="fix that file and run dbmedic again",
-        )
-    return FrameworkError(f"{command} failed: {reason}")
 
 
 def _statements(collected: list[str]) -> list[str]:

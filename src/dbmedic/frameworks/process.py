@@ -7,7 +7,9 @@ output is scrubbed of every known secret before anyone sees it.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -173,3 +175,64 @@ def find_file(root: Path, basename: str, *, skip: tuple[str, ...] = ()) -> str |
         if basename in filenames:
             return str(Path(dirpath, basename).relative_to(root))
     return None
+
+
+def project_python(root: Path) -> str:
+    """A Python project's interpreter: ``DBMEDIC_PYTHON``, the project's .venv/venv, else ours."""
+    chosen = os.environ.get("DBMEDIC_PYTHON")
+    if chosen:
+        return chosen
+    for candidate in (".venv/bin/python", "venv/bin/python"):
+        if (root / candidate).is_file():
+            return str(root / candidate)
+    return sys.executable
+
+
+_FRAME = re.compile(r'^\s*File "(.+)", line (\d+)')
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """The end of a Python traceback: the error, and the deepest frame in the project."""
+
+    error: str | None
+    file: str | None
+    line: int | None
+
+
+def parse_traceback(text: str, root: Path) -> Trace:
+    """Pure: the last ``Exception: message`` line and the deepest frame under ``root``.
+
+    A SyntaxError names the broken file in its own ``File "...", line N`` line, which is the
+    last frame printed, so it is found the same way.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    error = None
+    for line in reversed(lines):
+        if not line.startswith((" ", "\t")) and not line.startswith(
+            ("Traceback", "During", "The above")
+        ):
+            error = line.strip()
+            break
+    if error:
+        error = re.sub(r"^(?:[a-z_][\w]*\.)+(?=[A-Z]\w*(?:Error|Exception|Warning)?:)", "", error)
+    file = line_no = None
+    for line in lines:
+        m = _FRAME.match(line)
+        if m:
+            path = Path(m.group(1))
+            if path.is_relative_to(root) and "site-packages" not in path.parts:
+                file, line_no = str(path.relative_to(root)), int(m.group(2))
+    return Trace(error, file, line_no)
+
+
+def python_error(command: str, trace: Trace) -> FrameworkError:
+    reason = (trace.error or "no error message").rstrip(".")
+    if trace.file and trace.line:
+        return FrameworkError(
+            f"{command} failed in {trace.file} line {trace.line}: {reason}",
+            file=trace.file,
+            line=trace.line,
+            hint="fix that file and run dbmedic again",
+        )
+    return FrameworkError(f"{command} failed: {reason}")
