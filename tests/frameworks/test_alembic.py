@@ -80,7 +80,7 @@ def test_failure_mid_run_matches_alembic_current(
     no_secret(result.output, result.error, result.statement)
 
     if transactional:
-        with pytest.raises(MigrationError, match=f"its ancestor {REVS[1]} is pending"):
+        with pytest.raises(MigrationError, match=f"its ancestor {REVS[0]} is pending"):
             fw.mark_applied(db, project, [FAILING])
         return
     # the failed revision's effects are all there: record it and run the rest

@@ -181,7 +181,8 @@ class Alembic(Framework):
         wanted = set(ids)
         applied = {i for i, m in migrations.items() if m.state is MigrationState.APPLIED}
         for rev in ids:
-            for ancestor in _ancestors(graph, rev):
+            ancestors = _ancestors(graph, rev)
+            for ancestor in (r for r in graph if r in ancestors):  # base first: stable message
                 if ancestor not in applied and ancestor not in wanted:
                     raise MigrationError(
                         f"cannot mark {rev} applied alone: its ancestor {ancestor} is pending",
