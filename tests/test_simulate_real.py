@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
-from conftest import DatabaseFactory
 from dbmedic.errorclass import classify_error
 from dbmedic.simulate import simulate
+from dbtest import DatabaseFactory
 
 FAMILY = {"mariadb": "mysql", "postgresql": "postgresql", "sqlite": "sqlite"}
 

@@ -15,7 +15,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from conftest import ADMIN_URLS, DatabaseFactory, count_statements, run_sql
 from dbmedic.changes import (
     AddCheck,
     AddColumn,
@@ -63,6 +62,7 @@ from dbmedic.model import (
     UniqueConstraint,
     View,
 )
+from dbtest import ADMIN_URLS, DatabaseFactory, count_statements, run_sql
 
 RICH = """
 CREATE TABLE users (
