@@ -88,6 +88,8 @@ CREATE TABLE order_items (
   PRIMARY KEY (order_id, line)
 );
 CREATE TABLE tags (name TEXT NOT NULL, slug TEXT);
+CREATE TABLE settings (k TEXT NOT NULL PRIMARY KEY, v TEXT) WITHOUT ROWID;
+CREATE TABLE "odd ""name"" t" ("select" INTEGER, "with space" TEXT DEFAULT 'it''s');
 CREATE UNIQUE INDEX orders_code_unique ON orders (code);
 CREATE INDEX orders_live ON orders (user_id) WHERE deleted_at IS NULL;
 CREATE INDEX users_lower_email ON users (lower(email));
@@ -104,11 +106,13 @@ INSERT INTO users (id, email, manager_id) VALUES (3, 'c@x', 1);
 INSERT INTO orders (id, user_id, price, qty, code) VALUES (10, 1, 5, 2, 'A'), (11, 2, 7, 1, 'B');
 INSERT INTO order_items VALUES (10, 1, 'sku-1'), (10, 2, 'sku-2'), (11, 1, 'sku-3');
 INSERT INTO tags VALUES ('red', 'r'), ('blue', 'b');
+INSERT INTO settings VALUES ('theme', 'dark');
+INSERT INTO "odd ""name"" t" ("select") VALUES (1);
 DELETE FROM users WHERE id = 3;
 ANALYZE;
 """
 
-Q = SQLite().quote
+TABLES = ['odd "name" t', "order_items", "orders", "settings", "tags", "users"]
 
 
 def inspect_url(url: str) -> Schema:
@@ -142,7 +146,11 @@ def rows(url: str) -> dict[str, list[tuple[object, ...]]]:
                 "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
             )
         ]
-        return {n: sorted(con.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
+        quoted = {n: '"' + n.replace('"', '""') + '"' for n in names}
+        return {
+            n: sorted(con.execute(f"SELECT * FROM {q}").fetchall(), key=repr)
+            for n, q in quoted.items()
+        }
     finally:
         con.close()
 
@@ -160,7 +168,7 @@ def rich_url(db_url: str) -> str:
 def test_inspect_reads_every_object_kind(rich_url: str) -> None:
     schema = inspect_url(rich_url)
     assert schema.dialect == "sqlite"
-    assert sorted(schema.tables) == ["order_items", "orders", "tags", "users"]  # no sqlite_*
+    assert sorted(schema.tables) == TABLES  # no sqlite_*
     users, orders, items = (
         schema.tables["users"],
         schema.tables["orders"],
@@ -184,6 +192,9 @@ def test_inspect_reads_every_object_kind(rich_url: str) -> None:
     assert orders.columns["label"].generated == "upper(code)"
     assert dict(orders.columns["label"].extra) == {"generated": "virtual"}
     assert items.primary_key == PrimaryKey(("order_id", "line"))
+    assert dict(schema.tables["settings"].extra) == {"without_rowid": "1"}
+    assert schema.tables["settings"].primary_key == PrimaryKey(("k",))
+    assert schema.tables['odd "name" t'].columns["with space"].default == "'it''s'"
 
     assert users.uniques == {
         "users_email_unique": UniqueConstraint("users_email_unique", ("email",))
@@ -254,7 +265,7 @@ def test_inspect_query_count_does_not_grow(db_factory: DatabaseFactory) -> None:
 def test_table_names_is_one_query(rich_url: str) -> None:
     with open_target(rich_url) as db, db.connect() as conn, count_statements(db.engine) as seen:
         names = db.dialect.table_names(conn)
-    assert names == ["order_items", "orders", "tags", "users"]
+    assert names == TABLES
     assert seen.count == 1
 
 
@@ -301,7 +312,7 @@ def _apply_model(schema: Schema, changes: Sequence[Change]) -> Schema:
 
 def _cases(s: Schema) -> dict[str, list[Change]]:
     users, orders, items, tags = (s.tables[n] for n in ("users", "orders", "order_items", "tags"))
-    name = users.columns["name"]
+    name, slug = users.columns["name"], tags.columns["slug"]
     return {
         "add_table": [
             AddTable(
@@ -331,6 +342,7 @@ def _cases(s: Schema) -> dict[str, list[Change]]:
         "alter_column_parent": [
             AlterColumn("users", name, replace(name, type="varchar(100)", nullable=False))
         ],
+        "rename_column": [AlterColumn("tags", slug, replace(slug, name="short name"))],
         "add_index": [AddIndex("tags", Index("tags_slug", (IndexColumn("slug"),)))],
         "drop_index": [DropIndex("orders", orders.indexes["orders_live"])],
         "add_unique": [AddUnique("tags", UniqueConstraint("tags_slug_unique", ("slug",)))],
@@ -371,6 +383,7 @@ def _cases(s: Schema) -> dict[str, list[Change]]:
         "drop_column",
         "drop_column_rebuild",
         "alter_column_parent",
+        "rename_column",
         "add_index",
         "drop_index",
         "add_unique",
@@ -447,7 +460,7 @@ def test_ddl_is_transactional(rich_url: str) -> None:
         conn.exec_driver_sql("CREATE TABLE scratch (x)")
         conn.exec_driver_sql("DROP TABLE tags")
         conn.rollback()
-    assert sorted(inspect_url(rich_url).tables) == ["order_items", "orders", "tags", "users"]
+    assert sorted(inspect_url(rich_url).tables) == TABLES
 
 
 # --- connections --------------------------------------------------------------------------------
@@ -459,7 +472,7 @@ def test_ddl_is_transactional(rich_url: str) -> None:
 )
 def test_reference_is_read_only(rich_url: str, statement: str) -> None:
     with open_reference(rich_url) as db, db.connect() as conn:
-        assert db.dialect.table_names(conn) == ["order_items", "orders", "tags", "users"]
+        assert db.dialect.table_names(conn) == TABLES
         with pytest.raises(OperationalError) as err:
             conn.exec_driver_sql(statement)
         assert db.dialect.describe_error(err.value) == "the SQLite database is read-only"

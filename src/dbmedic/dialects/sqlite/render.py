@@ -341,20 +341,24 @@ def rebuild(
     """The 12-step rebuild of one table (steps 4-8; the caller adds the PRAGMAs and the checks)."""
     after = apply_to_table(before, changes)
     new = REBUILD_PREFIX + before.name
+    source = {c.name: c.name for c in before.columns.values()}
+    for change in changes:  # a renamed column is copied from its old name
+        if isinstance(change, AlterColumn) and change.before.name != change.after.name:
+            source[change.after.name] = source.pop(change.before.name, change.before.name)
     shared = [
         c
         for c in after.columns.values()
         if c.generated is None
-        and c.name in before.columns
-        and before.columns[c.name].generated is None
+        and source.get(c.name) in before.columns
+        and before.columns[source[c.name]].generated is None
     ]
     values = []
     for col in shared:
-        old = before.columns[col.name]
+        old = before.columns[source[col.name]]
         if old.nullable and not col.nullable and col.default is not None:
-            values.append(f"coalesce({q(col.name)}, {col.default})")
+            values.append(f"coalesce({q(old.name)}, {col.default})")
         else:
-            values.append(q(col.name))
+            values.append(q(old.name))
     statements = [create_table(q, after, new)]
     if shared:
         statements.append(

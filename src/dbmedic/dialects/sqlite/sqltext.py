@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _TOKEN = re.compile(
     r"""
@@ -22,7 +23,7 @@ _TOKEN = re.compile(
     |(?P<qid>"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\])
     |(?P<num>0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
     |(?P<word>[^\W\d][\w$]*)
-    |(?P<op>\|\||<<|>>|<=|>=|==|!=|<>|->>|->|[-+*/%<>=~&|(),.;?:@$!])
+    |(?P<op>\|\||<<|>>|<=|>=|==|!=|<>|->>|->|.)
     """,
     re.S | re.X,
 )
@@ -48,8 +49,7 @@ LITERAL_KEYWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Tok:
+class Tok(NamedTuple):
     kind: str
     """ws, blob, str, qid, num, word, op."""
     text: str
@@ -63,24 +63,13 @@ class Tok:
 
 
 def tokenize(sql: str) -> list[Tok]:
-    """All tokens, whitespace and comments included (kind ``ws``); unknown bytes become ``op``."""
-    out: list[Tok] = []
-    pos = 0
-    while pos < len(sql):
-        m = _TOKEN.match(sql, pos)
-        if m is None:
-            out.append(Tok("op", sql[pos]))
-            pos += 1
-            continue
-        kind = m.lastgroup or "op"
-        out.append(Tok(kind, m.group()))
-        pos = m.end()
-    return out
+    """All tokens, whitespace and comments included (kind ``ws``); any other character is ``op``."""
+    return [Tok(m.lastgroup or "op", m.group()) for m in _TOKEN.finditer(sql)]
 
 
 def significant(sql: str) -> list[Tok]:
     """Tokens without whitespace and comments."""
-    return [t for t in tokenize(sql) if t.kind != "ws"]
+    return [Tok(k, m.group()) for m in _TOKEN.finditer(sql) if (k := m.lastgroup or "op") != "ws"]
 
 
 def ident(tok: Tok) -> str:
