@@ -455,6 +455,21 @@ def test_rebuild_needs_the_current_schema() -> None:
         get_dialect("sqlite").render([AlterColumn("t", col, replace(col, nullable=False))])
 
 
+def test_virtual_tables_round_trip_without_their_shadow_tables(
+    db_factory: DatabaseFactory,
+) -> None:
+    if "ENABLE_FTS5" not in {
+        r[0] for r in sqlite3.connect(":memory:").execute("PRAGMA compile_options")
+    }:
+        pytest.skip("this SQLite is built without FTS5")
+    source, copy = db_factory.new("fts"), db_factory.new("copy")
+    run_sql(source, "CREATE VIRTUAL TABLE docs USING fts5(title, body);")
+    schema = inspect_url(source)
+    assert sorted(schema.tables) == ["docs"]  # not docs_data, docs_idx, ...
+    run_statements(copy, get_dialect("sqlite").render([AddTable(schema.tables["docs"])]))
+    assert inspect_url(copy) == schema
+
+
 def test_ddl_is_transactional(rich_url: str) -> None:
     with open_target(rich_url) as db, db.connect() as conn:
         conn.exec_driver_sql("CREATE TABLE scratch (x)")
@@ -473,6 +488,7 @@ def test_ddl_is_transactional(rich_url: str) -> None:
 def test_reference_is_read_only(rich_url: str, statement: str) -> None:
     with open_reference(rich_url) as db, db.connect() as conn:
         assert db.dialect.table_names(conn) == TABLES
+        conn.exec_driver_sql("PRAGMA query_only=OFF")  # the file itself is opened mode=ro
         with pytest.raises(OperationalError) as err:
             conn.exec_driver_sql(statement)
         assert db.dialect.describe_error(err.value) == "the SQLite database is read-only"
