@@ -470,6 +470,15 @@ def test_virtual_tables_round_trip_without_their_shadow_tables(
     assert inspect_url(copy) == schema
 
 
+def test_changes_alter_table_can_make_need_no_rebuild() -> None:
+    dialect = get_dialect("sqlite")
+    col = Column("a", "text", default="'x'")
+    assert dialect.render([AddColumn("t", col), DropColumn("t", replace(col, name="b"))]) == [
+        'ALTER TABLE "t" DROP COLUMN "b"',
+        'ALTER TABLE "t" ADD COLUMN "a" text DEFAULT \'x\'',
+    ]
+
+
 def test_ddl_is_transactional(rich_url: str) -> None:
     with open_target(rich_url) as db, db.connect() as conn:
         conn.exec_driver_sql("CREATE TABLE scratch (x)")

@@ -191,7 +191,8 @@ def needs_rebuild(change: Change, current: Table | None, schema: Schema | None) 
             or dict(col.extra).get("generated") == "stored"
         )
     if isinstance(change, DropColumn):
-        return current is None or _referenced(change.column.name, current, schema)
+        # unknown table: try ALTER TABLE, which refuses loudly rather than losing anything
+        return current is not None and _referenced(change.column.name, current, schema)
     if isinstance(change, AlterTableOptions):
         keep = ("strict", "without_rowid", "virtual")
         before = {k: v for k, v in change.before.extra if k in keep}
