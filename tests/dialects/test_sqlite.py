@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from dbtest import DatabaseFactory, count_statements, run_sql
 from dbmedic.changes import (
     AddCheck,
     AddColumn,
@@ -52,6 +51,7 @@ from dbmedic.model import (
     UniqueConstraint,
     View,
 )
+from dbtest import DatabaseFactory, count_statements, run_sql
 
 pytestmark = pytest.mark.backend("sqlite")
 
