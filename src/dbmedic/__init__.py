@@ -15,8 +15,9 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     if name.startswith("_"):
         raise AttributeError(name)
-    from dbmedic import api
+    import importlib
 
+    api = importlib.import_module("dbmedic.api")  # not `from dbmedic import api`: that recurses
     try:
         return getattr(api, name)
     except AttributeError:
