@@ -197,6 +197,7 @@ def backup(
                   max(1, jobs), schema_only, tracker)  # fmt: skip
     try:
         output = method.dump(job)
+        output.extra["relations"] = family.table_names(source)
         manifest = Manifest(
             dialect=facts.dialect,
             family=source.family,
@@ -300,9 +301,11 @@ def restore(
             f"{target.display} already has {len(existing)} tables; nothing was changed",
             hint="restore into an empty or new database (--create), or pass --force to replace them",
         )
-    if existing:
-        family.drop_tables(target, [t.name if not t.schema or t.schema == "public" else
-                                    f"{t.schema}.{t.name}" for t in manifest.tables])  # fmt: skip
+    if existing:  # force: replace what the backup brings (tables and views), keep the rest
+        ours = set(manifest.extra.get("relations", ()))
+        ours.update(t.name if not t.schema or t.schema == "public" else f"{t.schema}.{t.name}"
+                    for t in manifest.tables)  # fmt: skip
+        family.drop_tables(target, [name for name in existing if name in ours])
     tracker = Tracker(progress, "restore", len(manifest.tables))
     job = RestoreJob(check.path, manifest.tables, manifest.files, manifest.extra, target,
                      max(1, jobs), force, tracker)  # fmt: skip

@@ -188,7 +188,7 @@ class MariaDBDump(Method):
                 raise
             drain.join()
             _finish(proc, err, exe.rsplit("/", 1)[-1])
-        job.tracker.add(tables=len(tables))
+        job.tracker.add(rows=sum(t.rows for t in tables), tables=len(tables))
         return DumpOutput(tables, [writer.close()])
 
     def restore(self, job: RestoreJob) -> None:
@@ -279,7 +279,7 @@ class PgDump(Method):
                     raise
                 drain.join()
                 _finish(proc, err, "pg_dump")
-            job.tracker.add(tables=len(tables))
+            job.tracker.add(rows=sum(t.rows for t in tables), tables=len(tables))
             return DumpOutput(tables, [writer.close()])
         finally:
             conn.close()

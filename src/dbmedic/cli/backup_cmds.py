@@ -9,7 +9,17 @@ from typing import Annotated, Any
 
 import typer
 
-from dbmedic.cli.app import ExitCode, JsonOpt, app, print_json, show_progress, stderr, stdout
+from dbmedic.cli.app import (
+    ExitCode,
+    JsonOpt,
+    app,
+    fail,
+    print_json,
+    show_progress,
+    state,
+    stderr,
+    stdout,
+)
 
 DirOpt = Annotated[Path, typer.Option("--dir", help="Folder of the backups.", show_default=True)]
 JobsOpt = Annotated[int, typer.Option("--jobs", min=1, help="Parallel connections.")]
@@ -25,6 +35,20 @@ def _size(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """A DbmedicError becomes ``dbmedic: <sentence>`` and its exit code, also under CliRunner."""
+    from dbmedic.errors import DbmedicError
+
+    try:
+        yield
+    except DbmedicError as e:
+        if state["debug"]:
+            raise
+        code = e.exit_code if e.exit_code in ExitCode._value2member_map_ else ExitCode.TROUBLE
+        raise fail(str(e), ExitCode(code)) from None
 
 
 @contextmanager
@@ -76,7 +100,7 @@ def backup_cmd(
 
     tool = "builtin" if builtin else "external" if external else "auto"
     compression = "none" if no_compress else "gzip" if gzip else "zstd"
-    with _progress(show_progress() and not as_json, "backup") as progress:
+    with _errors(), _progress(show_progress() and not as_json, "backup") as progress:
         result = api.backup(
             url, dir, schema_only=schema_only, tool=tool, compression=compression,
             jobs=jobs, progress=progress,
@@ -105,7 +129,7 @@ def restore_cmd(
     """Restore a backup into --db, then prove tables, rows and checksums match it."""
     from dbmedic import api
 
-    with _progress(show_progress() and not as_json, "restore") as progress:
+    with _errors(), _progress(show_progress() and not as_json, "restore") as progress:
         result = api.restore(backup, db, create=create, force=force, jobs=jobs, progress=progress)
     if as_json:
         print_json(result.to_dict())
@@ -121,7 +145,8 @@ def list_cmd(dir: DirOpt = Path("backups"), as_json: JsonOpt = False) -> None:
     """List the complete backups in --dir, oldest first."""
     from dbmedic import api
 
-    found = api.list_backups(dir)
+    with _errors():
+        found = api.list_backups(dir)
     if as_json:
         print_json([b.to_dict() for b in found])
         return
@@ -146,7 +171,8 @@ def prune_cmd(
     """Delete all but the --keep newest backups of each database in --dir."""
     from dbmedic import api
 
-    removed = api.prune_backups(dir, keep)
+    with _errors():
+        removed = api.prune_backups(dir, keep)
     if as_json:
         print_json({"removed": [str(p) for p in removed]})
         return
