@@ -134,61 +134,80 @@ class MySQLBuiltin(Method):
                 c.close()
 
     def _dump(self, job: DumpJob, conns: list[Any]) -> DumpOutput:
-        first = conns[0]
-        infos = mysql.table_infos(first)
+        """Workers take tasks from one queue: the schema, whole tables, then the extra parts a
+        large table was split into when its first worker planned it (so planning and catalog
+        reads overlap with data instead of preceding it)."""
+        infos = mysql.table_infos(conns[0])
         names = sorted(infos)
-        schema = capture_schema(first, names)
-        files: list[FileEntry] = []
-        w = Writer(job.root, "schema.json", job.compression)
-        w.write(json.dumps(schema, indent=1, sort_keys=True).encode())
-        files.append(w.close())
+        numbers = {name: i for i, name in enumerate(names)}
         job.tracker.tables_total = len(names)
-        if job.schema_only:
-            empty = [mysql.table_entry(infos[n], []) for n in names]
-            return DumpOutput(empty, files, {"data_files": {}})
-        tasks: list[tuple[int, str, int, int | None, int | None]] = []
-        for number, name in enumerate(names):
-            for index, (lo, hi) in enumerate(mysql.plan_parts(first, infos[name])):
-                tasks.append((number, name, index, lo, hi))
-        parts_left = {n: sum(1 for t in tasks if t[1] == n) for n in names}
+        files: list[FileEntry] = []
         results: dict[tuple[str, int], Part] = {}
+        parts_total: dict[str, int] = {}
+        parts_left: dict[str, int] = {}
         data_files: dict[str, dict[str, Any]] = {}
         lock = threading.Lock()
         errors: list[BaseException] = []
-        queue = list(reversed(tasks))
+        queue: list[tuple[Any, ...]] = [("schema",)]
+        if not job.schema_only:
+            by_size = sorted(names, key=lambda n: -infos[n].est_bytes)
+            queue += [("table", name) for name in by_size]
+        queue.reverse()  # pop() from the end
+
+        def dump_part(conn: Any, name: str, index: int, lo: int | None, hi: int | None) -> None:
+            info = infos[name]
+            writer = Writer(job.root, f"data/{numbers[name]:05d}.{index:04d}.sql", job.compression)
+            head = f"INSERT INTO {mysql.quote(name)} ({info.column_list}) VALUES\n".encode()
+
+            def sink(values: bytes, rows: int) -> None:
+                before = writer.raw_bytes
+                writer.statement(head + values)
+                job.tracker.add(rows=rows, nbytes=writer.raw_bytes - before)
+
+            try:
+                part = mysql.scan_part(conn, info, lo, hi, sink)
+                entry = writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            with lock:
+                results[name, index] = part
+                files.append(entry)
+                data_files[entry.path] = {"table": name, "rows": part.rows}
+                parts_left[name] -= 1
+                done = parts_left[name] == 0
+            if done:
+                job.tracker.add(tables=1)
+
+        def run(conn: Any, task: tuple[Any, ...]) -> None:
+            if task[0] == "schema":
+                schema = capture_schema(conn, names)
+                w = Writer(job.root, "schema.json", job.compression)
+                w.write(json.dumps(schema, indent=1, sort_keys=True).encode())
+                entry = w.close()
+                with lock:
+                    files.append(entry)
+            elif task[0] == "table":
+                name = task[1]
+                parts = mysql.plan_parts(conn, infos[name])
+                with lock:
+                    parts_total[name] = parts_left[name] = len(parts)
+                    queue.extend(("part", name, i, lo, hi) for i, (lo, hi) in enumerate(parts) if i)
+                dump_part(conn, name, 0, *parts[0])
+            else:
+                dump_part(conn, *task[1:])
 
         def worker(conn: Any) -> None:
-            while not errors:
+            while True:
                 with lock:
-                    if not queue:
+                    if errors or not queue:
                         return
-                    number, name, index, lo, hi = queue.pop()
-                info = infos[name]
-                writer = Writer(job.root, f"data/{number:05d}.{index:04d}.sql", job.compression)
-                head = f"INSERT INTO {mysql.quote(name)} ({info.column_list}) VALUES\n".encode()
-
-                def sink(
-                    values: bytes, rows: int, writer: Writer = writer, head: bytes = head
-                ) -> None:
-                    before = writer.raw_bytes
-                    writer.statement(head + values)
-                    job.tracker.add(rows=rows, nbytes=writer.raw_bytes - before)
-
+                    task = queue.pop()
                 try:
-                    part = mysql.scan_part(conn, info, lo, hi, sink)
-                    entry = writer.close()
+                    run(conn, task)
                 except BaseException as e:
-                    writer.abort()
                     errors.append(e)
                     return
-                with lock:
-                    results[name, index] = part
-                    files.append(entry)
-                    data_files[entry.path] = {"table": name, "rows": part.rows}
-                    parts_left[name] -= 1
-                    done = parts_left[name] == 0
-                if done:
-                    job.tracker.add(tables=1)
 
         threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in conns]
         for t in threads:
@@ -197,10 +216,13 @@ class MySQLBuiltin(Method):
             t.join()
         if errors:
             raise errors[0]
-        entries = []
-        for name in names:
-            parts = [results[name, i] for i in range(sum(1 for t in tasks if t[1] == name))]
-            entries.append(mysql.table_entry(infos[name], parts))
+        if job.schema_only:
+            entries = [mysql.table_entry(infos[n], []) for n in names]
+        else:
+            entries = [
+                mysql.table_entry(infos[n], [results[n, i] for i in range(parts_total[n])])
+                for n in names
+            ]
         files.sort(key=lambda f: f.path)
         return DumpOutput(entries, files, {"data_files": data_files, "jobs": len(conns)})
 
