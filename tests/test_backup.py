@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
-from tests.conftest import DatabaseFactory, run_sql
 from typer.testing import CliRunner
 
 from dbmedic.backup import backup, list_backups, prune_backups, restore, verify_backup
 from dbmedic.cli import app
 from dbmedic.errors import BackupError
+from dbtest import DatabaseFactory, run_sql
 
 MARIADB_SQL = """
 SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
@@ -117,7 +117,7 @@ def new_name_url(factory: DatabaseFactory) -> str:
         return f"sqlite:///{factory.tmp_path / f'new_{uuid.uuid4().hex[:8]}.db'}"
     name = f"dbm_rs_{uuid.uuid4().hex[:10]}"
     factory.created.append(name)
-    from tests.conftest import ADMIN_URLS
+    from dbtest import ADMIN_URLS
 
     return make_url(ADMIN_URLS[factory.backend]).set(database=name).render_as_string(False)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from tests.conftest import ADMIN_URLS, DatabaseFactory, run_sql
 
 from dbmedic.backup import backup, list_backups, verify_backup
 from dbmedic.errors import BackupError
+from dbtest import ADMIN_URLS, DatabaseFactory, run_sql
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
