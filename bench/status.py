@@ -105,17 +105,35 @@ def main() -> None:
     import json
 
     counts = json.loads(out[out.index("{") :])["counts"]
-    rows.append(("dbmedic status", median, f"{counts['applied']} applied, {counts['failed']} failed, {counts['pending']} pending"))
-    dbmate = shutil.which("dbmate") or str(Path.home() / ".cache/dbmedic-ci/node_modules/.bin/dbmate")
+    rows.append(
+        (
+            "dbmedic status",
+            median,
+            f"{counts['applied']} applied, {counts['failed']} failed, {counts['pending']} pending",
+        )
+    )
+    dbmate = shutil.which("dbmate") or str(
+        Path.home() / ".cache/dbmedic-ci/node_modules/.bin/dbmate"
+    )
     if Path(dbmate).exists():
         dbmate_env = {**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{DATABASE}"}
         median, out = timed([dbmate, "status"], dbmate_env, app, args.runs)
-        summary = " ".join(line for line in out.splitlines() if line.startswith(("Applied", "Pending")))
+        summary = " ".join(
+            line for line in out.splitlines() if line.startswith(("Applied", "Pending"))
+        )
         rows.append(("dbmate status", median, summary))
     else:
         rows.append(("dbmate status", float("nan"), "dbmate not installed"))
-    rows.append(("php artisan migrate:status", float("nan"), "slot: Laravel rendering of the app not built yet"))
-    print(f"\n{'command':32} {'median s':>9}  result   (runs: {args.runs}, 185 migrations, MariaDB)")
+    rows.append(
+        (
+            "php artisan migrate:status",
+            float("nan"),
+            "slot: Laravel rendering of the app not built yet",
+        )
+    )
+    print(
+        f"\n{'command':32} {'median s':>9}  result   (runs: {args.runs}, 185 migrations, MariaDB)"
+    )
     for name, seconds, note in rows:
         print(f"{name:32} {seconds:9.3f}  {note}")
     from sqlalchemy import create_engine
