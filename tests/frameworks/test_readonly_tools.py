@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from _fallback_dialects import ensure_dialects
-from conftest import run_sql
 from dbmedic import api
 from dbmedic.frameworks.flyway import flyway_checksum
+from dbtest import run_sql
 from migration_helpers import run_cli
 
 ensure_dialects()
