@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from dbmedic.dialects.postgres.normalize import (
     collapse,
@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
     from dbmedic.dialects.base import ServerInfo, SqlFiles
 
-Row = Mapping[str, Any]
+Row = Any
+"""A result row of a catalog query, read by attribute (``row.name``)."""
 
 FK_ACTIONS = {
     "a": "NO ACTION",
@@ -64,8 +65,9 @@ def read_schema(conn: Connection, info: ServerInfo, catalog: SqlFiles) -> Schema
     columns = _group(rows["columns"])
     constraints = _group(rows["constraints"])
     indexes = _group(rows["indexes"])
-    tables = {r["name"]: _table(r, columns, constraints, indexes) for r in rows["tables"]}
-    views = {r["name"]: _view(r) for r in rows["views"]}
+    names = {t: {c.ordinal: c.name for c in cols} for t, cols in columns.items()}
+    tables = {r.name: _table(r, columns, constraints, indexes, names) for r in rows["tables"]}
+    views = {r.name: _view(r) for r in rows["views"]}
     triggers = {}
     for r in rows["triggers"]:
         trigger = _trigger(r)
@@ -89,7 +91,7 @@ def _query(conn: Connection, catalog: SqlFiles, name: str) -> list[Row]:
     from sqlalchemy.exc import DBAPIError
 
     try:
-        return cast(list[Row], conn.exec_driver_sql(catalog[name]).mappings().all())
+        return list(conn.exec_driver_sql(catalog[name]).all())
     except DBAPIError as e:
         reason = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
         raise InspectError(f"postgresql: reading {name} failed ({reason})") from e
@@ -98,7 +100,7 @@ def _query(conn: Connection, catalog: SqlFiles, name: str) -> list[Row]:
 def _group(rows: list[Row]) -> dict[str, list[Row]]:
     grouped: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
-        grouped[r["table_name"]].append(r)
+        grouped[r.table_name].append(r)
     return grouped
 
 
@@ -107,22 +109,26 @@ def _table(
     columns: dict[str, list[Row]],
     constraints: dict[str, list[Row]],
     indexes: dict[str, list[Row]],
+    names: dict[str, dict[int, str]],
 ) -> Table:
-    name = r["name"]
+    """One table; ``names`` maps table -> attnum -> column name, for constraint key lists."""
+    name = r.name
+    own = names.get(name, {})
     primary_key = None
     uniques: dict[str, UniqueConstraint] = {}
     fks: dict[str, ForeignKey] = {}
     checks: dict[str, CheckConstraint] = {}
     for c in constraints.get(name, ()):
-        kind = c["kind"]
+        kind = c.kind
         if kind == "p":
-            primary_key = PrimaryKey(tuple(c["columns"]), name=c["name"])
+            primary_key = PrimaryKey(tuple(own[k] for k in c.keys), name=c.name)
         elif kind == "u":
-            uniques[c["name"]] = UniqueConstraint(c["name"], tuple(c["columns"]), _deferral(c))
+            uniques[c.name] = UniqueConstraint(c.name, tuple(own[k] for k in c.keys), _deferral(c))
         elif kind == "f":
-            fks[c["name"]] = _foreign_key(c)
+            ref = c.ref_names or [names[c.ref_table][k] for k in c.ref_keys]
+            fks[c.name] = _foreign_key(c, tuple(own[k] for k in c.keys), tuple(ref))
         elif kind == "c":
-            checks[c["name"]] = CheckConstraint(c["name"], normalize_check(c["definition"]))
+            checks[c.name] = CheckConstraint(c.name, normalize_check(c.definition))
     return Table(
         name=name,
         columns={col.name: col for col in map(_column, columns.get(name, ()))},
@@ -131,37 +137,39 @@ def _table(
         indexes={i.name: i for i in map(_index, indexes.get(name, ()))},
         foreign_keys=dict(sorted(fks.items())),
         checks=dict(sorted(checks.items())),
-        comment=r["comment"],
+        comment=r.comment,
         extra=extra(
-            partition_by=r["partition_by"],
-            unlogged="true" if r["unlogged"] else None,
+            partition_by=r.partition_by,
+            unlogged="true" if r.unlogged else None,
         ),
     )
 
 
 def _column(r: Row) -> Column:
-    raw_default = r["default_expr"]
-    identity = _IDENTITY.get(r["identity"] or "")
-    generated = r["generated"] == "s"
+    raw_default = r.default_expr
+    identity = _IDENTITY.get(r.identity or "")
+    generated = r.generated == "s"
     serial = not generated and is_nextval(raw_default)
-    labels: Sequence[str] | None = r["enum_labels"]
+    labels: Sequence[str] | None = r.enum_labels
     return Column(
-        name=r["name"],
-        type=normalize_type(r["type"]),
-        nullable=bool(r["nullable"]),
+        name=r.name,
+        type=normalize_type(r.type),
+        nullable=bool(r.nullable),
         default=None if generated or serial else normalize_default(raw_default),
         auto_increment=serial or identity is not None,
         generated=collapse(raw_default) if generated and raw_default else None,
-        collation=r["collation"],
-        comment=r["comment"],
+        collation=r.collation,
+        comment=r.comment,
         extra=extra(
             identity=identity,
             generated="stored" if generated else None,
-            enum_type=r["enum_type"] if labels is not None else None,
+            enum_type=r.enum_type if labels is not None else None,
             enum_labels=_literal_list(labels) if labels is not None else None,
-        ),
-        ordinal=int(r["ordinal"]),
-        raw_type=r["type"],
+        )
+        if identity or generated or labels is not None
+        else (),
+        ordinal=r.ordinal,
+        raw_type=r.type,
     )
 
 
@@ -170,37 +178,37 @@ def _literal_list(values: Sequence[str]) -> str:
 
 
 def _deferral(c: Row) -> tuple[tuple[str, str], ...]:
-    if not c["deferrable"]:
+    if not c.deferrable:
         return ()
-    return extra(deferrable="INITIALLY DEFERRED" if c["deferred"] else "INITIALLY IMMEDIATE")
+    return extra(deferrable="INITIALLY DEFERRED" if c.deferred else "INITIALLY IMMEDIATE")
 
 
-def _foreign_key(c: Row) -> ForeignKey:
+def _foreign_key(c: Row, columns: tuple[str, ...], ref_columns: tuple[str, ...]) -> ForeignKey:
     facts = dict(_deferral(c))
-    if c["ref_schema"]:
-        facts["ref_schema"] = c["ref_schema"]
-    if c["match_type"] in _MATCH:
-        facts["match"] = _MATCH[c["match_type"]]
+    if c.ref_schema:
+        facts["ref_schema"] = c.ref_schema
+    if c.match_type in _MATCH:
+        facts["match"] = _MATCH[c.match_type]
     return ForeignKey(
-        name=c["name"],
-        columns=tuple(c["columns"]),
-        ref_table=c["ref_table"],
-        ref_columns=tuple(c["ref_columns"]),
-        on_update=FK_ACTIONS[c["on_update"]],
-        on_delete=FK_ACTIONS[c["on_delete"]],
+        name=c.name,
+        columns=columns,
+        ref_table=c.ref_table,
+        ref_columns=ref_columns,
+        on_update=FK_ACTIONS[c.on_update],
+        on_delete=FK_ACTIONS[c.on_delete],
         extra=extra(**facts),
     )
 
 
 def _index(r: Row) -> Index:
-    defs: list[str] = r["defs"]
-    key_count = int(r["key_count"])
-    options: list[int] = list(r["options"])
+    defs: list[str] = r.defs
+    key_count = int(r.key_count)
+    options: list[int] = list(r.options)
     columns = tuple(
         IndexColumn(
             name=defs[k],
             descending=bool(options[k] & 1),
-            expression=bool(r["is_expression"][k]),
+            expression=bool(r.is_expression[k]),
         )
         for k in range(key_count)
     )
@@ -209,29 +217,29 @@ def _index(r: Row) -> Index:
         ("NULLS FIRST" if opt & 2 else "NULLS LAST") if bool(opt & 2) != bool(opt & 1) else ""
         for opt in options
     ]
-    opclasses: list[str] = list(r["opclasses"])
+    opclasses: list[str] = list(r.opclasses)
     return Index(
-        name=r["name"],
+        name=r.name,
         columns=columns,
-        unique=bool(r["is_unique"]),
-        kind=r["method"],
-        where=collapse(r["predicate"]) if r["predicate"] else None,
+        unique=bool(r.is_unique),
+        kind=r.method,
+        where=collapse(r.predicate) if r.predicate else None,
         extra=extra(
             include=", ".join(defs[key_count:]) or None,
             nulls=",".join(nulls) if any(nulls) else None,
             opclass=",".join(opclasses) if any(opclasses) else None,
-            valid=None if r["valid"] else "false",
+            valid=None if r.valid else "false",
         ),
     )
 
 
 def _view(r: Row) -> View:
     return View(
-        name=r["name"],
-        definition=normalize_view(r["definition"]),
+        name=r.name,
+        definition=normalize_view(r.definition),
         extra=extra(
-            materialized="true" if r["materialized"] else None,
-            comment=r["comment"],
+            materialized="true" if r.materialized else None,
+            comment=r.comment,
         ),
     )
 
@@ -246,15 +254,15 @@ _TRIGGER = re.compile(
 
 
 def _trigger(r: Row) -> Trigger:
-    definition = collapse(r["definition"])
+    definition = collapse(r.definition)
     m = _TRIGGER.match(definition)
     if not m:
         raise InspectError(f"postgresql: cannot read the definition of trigger {r['name']!r}")
     events, update_of = _split_events(m["events"])
     body = m["body"].replace("EXECUTE PROCEDURE ", "EXECUTE FUNCTION ", 1)
     return Trigger(
-        name=r["name"],
-        table=r["table_name"],
+        name=r.name,
+        table=r.table_name,
         timing=m["timing"],
         event=events,
         body=body,
@@ -264,7 +272,7 @@ def _trigger(r: Row) -> Trigger:
             for_each=m["level"],
             when=m["when"],
             update_of=update_of,
-            function=_function(r["function_def"], r["function_schema"]),
+            function=_function(r.function_def, r.function_schema),
         ),
     )
 

@@ -26,6 +26,7 @@ same input, so they never make two equal schemas differ.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _TYPE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), r)
@@ -50,6 +51,7 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _NEXTVAL = re.compile(r"^nextval\('(?:[^']|'')+'::regclass\)$")
 
 
+@lru_cache(maxsize=4096)
 def normalize_type(printed: str) -> str:
     """``format_type()`` text -> dbmedic's normal form (see the module docstring)."""
     base, dims = printed, ""
@@ -65,9 +67,10 @@ def normalize_type(printed: str) -> str:
 
 def is_nextval(default: str | None) -> bool:
     """True for the ``nextval('seq'::regclass)`` default of a serial column."""
-    return default is not None and bool(_NEXTVAL.match(default))
+    return default is not None and default.startswith("nextval(") and bool(_NEXTVAL.match(default))
 
 
+@lru_cache(maxsize=4096)
 def normalize_default(expr: str | None) -> str | None:
     """``pg_get_expr(adbin)`` text -> normal default; None for no default or ``NULL``."""
     if expr is None:

@@ -9,7 +9,7 @@ SELECT c.relname AS table_name,
        a.attidentity AS identity,
        a.attgenerated AS generated,
        CASE WHEN a.attcollation <> t.typcollation THEN coll.collname END AS collation,
-       col_description(c.oid, a.attnum) AS comment,
+       d.description AS comment,
        CASE WHEN et.typtype = 'e' THEN et.typname END AS enum_type,
        CASE WHEN et.typtype = 'e' AND etn.nspname = current_schema() THEN
             array(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = et.oid ORDER BY e.enumsortorder)
@@ -22,6 +22,8 @@ JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THE
 JOIN pg_namespace etn ON etn.oid = et.typnamespace
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
+LEFT JOIN pg_description d
+       ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
 WHERE n.nspname = current_schema()
   AND c.relkind IN ('r', 'p')
   AND NOT c.relispartition

@@ -1,18 +1,19 @@
 -- Primary keys, unique, foreign key and check constraints (NOT NULL is a column property in PG 15).
--- Column lists keep the constraint's own order (unnest ... WITH ORDINALITY).
+-- Columns come as attnums (conkey, confkey), named in Python from the columns query; names are
+-- looked up here only for a referenced table that query does not read (another schema).
 SELECT c.relname AS table_name,
        con.conname AS name,
        con.contype AS kind,
-       array(SELECT a.attname
-             FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, pos)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-             ORDER BY k.pos) AS columns,
+       con.conkey AS keys,
        rc.relname AS ref_table,
        CASE WHEN rn.nspname <> current_schema() THEN rn.nspname END AS ref_schema,
-       array(SELECT a.attname
-             FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, pos)
-             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
-             ORDER BY k.pos) AS ref_columns,
+       con.confkey AS ref_keys,
+       CASE WHEN rn.nspname <> current_schema() OR rc.relispartition THEN
+            array(SELECT a.attname
+                  FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, pos)
+                  JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+                  ORDER BY k.pos)
+       END AS ref_names,
        con.confupdtype AS on_update,
        con.confdeltype AS on_delete,
        con.confmatchtype AS match_type,
