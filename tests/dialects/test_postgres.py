@@ -16,7 +16,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from conftest import DatabaseFactory, count_statements, run_sql
+from conftest import DatabaseFactory, count_statements, run_sql, split_sql
 from dbmedic.changes import (
     AddCheck,
     AddColumn,
@@ -115,9 +115,30 @@ CREATE TABLE memberships (
 CREATE VIEW active_users AS
   SELECT u.id, u.email, c.name AS company FROM users u JOIN companies c ON c.id = u.company_id
   WHERE u.active;
+CREATE INDEX users_cover ON users ("Order" NULLS FIRST) INCLUDE (email, "Order");
+CREATE INDEX users_hash ON users USING hash (code);
+CREATE INDEX users_born_brin ON users USING brin (born);
+CREATE INDEX companies_settings_path ON companies USING gin (settings jsonb_path_ops);
+CREATE TABLE "Events" (
+  id bigint NOT NULL,
+  at date NOT NULL,
+  kind text NOT NULL DEFAULT '100%' CHECK (kind NOT LIKE '%!%'),
+  PRIMARY KEY (id, at),
+  CONSTRAINT events_kind_key UNIQUE (kind, at, id) DEFERRABLE,
+  CONSTRAINT events_fk FOREIGN KEY (id) REFERENCES companies (id) MATCH FULL
+) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF "Events" FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE UNLOGGED TABLE cache (k text PRIMARY KEY, v bytea, moods status[]);
+CREATE MATERIALIZED VIEW company_counts AS SELECT company_id, count(*) AS n FROM users GROUP BY company_id;
+COMMENT ON MATERIALIZED VIEW company_counts IS 'per company';
 CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
 CREATE TRIGGER users_touch BEFORE INSERT OR UPDATE OF email, active ON users
   FOR EACH ROW WHEN (NEW.active) EXECUTE FUNCTION touch_updated_at();
+CREATE TRIGGER users_order AFTER UPDATE OF "Order" ON users
+  FOR EACH STATEMENT EXECUTE FUNCTION touch_updated_at();
+CREATE TRIGGER users_gone AFTER DELETE ON users
+  REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION touch_updated_at();
+CREATE TRIGGER users_touch BEFORE UPDATE ON companies FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
 """
 
 
@@ -149,7 +170,7 @@ def render(changes: Sequence[Change]) -> list[str]:
 
 @pytest.fixture
 def rich_url(db_url: str) -> str:
-    run_sql(db_url, RICH)
+    apply(db_url, split_sql(RICH))
     return db_url
 
 
@@ -159,7 +180,7 @@ def rich_url(db_url: str) -> str:
 def test_inspect_reads_every_object_kind(rich_url: str) -> None:
     s = inspect_url(rich_url)
     assert s.dialect == "postgresql"
-    assert sorted(s.tables) == ["companies", "memberships", "users"]
+    assert sorted(s.tables) == ["Events", "cache", "companies", "memberships", "users"]
     users, companies, members = s.tables["users"], s.tables["companies"], s.tables["memberships"]
 
     assert users.column_order()[:4] == ("id", "company_id", "email", "Order")
@@ -208,10 +229,18 @@ def test_inspect_reads_every_object_kind(rich_url: str) -> None:
     idx = users.indexes
     assert sorted(idx) == [
         "users_active_idx",
+        "users_born_brin",
+        "users_cover",
         "users_email_unique",
+        "users_hash",
         "users_lower_email_idx",
         "users_updated_desc",
     ]
+    assert idx["users_cover"].columns == (IndexColumn("Order"),)
+    assert dict(idx["users_cover"].extra) == {"include": "email,Order", "nulls": "NULLS FIRST"}
+    assert (idx["users_hash"].kind, idx["users_born_brin"].kind) == ("hash", "brin")
+    path = companies.indexes["companies_settings_path"]
+    assert dict(path.extra) == {"opclass": "jsonb_path_ops"}
     assert idx["users_email_unique"] == Index(
         "users_email_unique", (IndexColumn("email"),), unique=True
     )
@@ -250,6 +279,27 @@ def test_inspect_reads_every_object_kind(rich_url: str) -> None:
         "SELECT u.id, u.email, c.name AS company FROM users u "
         "JOIN companies c ON c.id = u.company_id WHERE u.active"
     )
+    assert sorted(s.triggers) == [
+        "companies.users_touch",
+        "users.users_gone",
+        "users.users_order",
+        "users.users_touch",
+    ]
+    order_trigger = s.triggers["users.users_order"]
+    assert dict(order_trigger.extra)["update_of"] == "Order"
+    assert dict(order_trigger.extra)["for_each"] == "STATEMENT"
+    assert dict(s.triggers["users.users_gone"].extra)["options"] == "REFERENCING OLD TABLE AS gone"
+    events = s.tables["Events"]
+    assert dict(events.extra) == {"partition_by": "RANGE (at)"}
+    assert events.columns["kind"].default == "'100%'"
+    assert dict(events.uniques["events_kind_key"].extra) == {"deferrable": "INITIALLY IMMEDIATE"}
+    assert dict(events.foreign_keys["events_fk"].extra) == {"match": "FULL"}
+    assert dict(s.tables["cache"].extra) == {"unlogged": "true"}
+    assert dict(s.tables["cache"].columns["moods"].extra)["enum_type"] == "status"
+    assert dict(s.views["company_counts"].extra) == {
+        "comment": "per company",
+        "materialized": "true",
+    }
     trigger = s.triggers["users.users_touch"]
     assert (trigger.name, trigger.table, trigger.timing, trigger.event) == (
         "users_touch",
@@ -259,7 +309,7 @@ def test_inspect_reads_every_object_kind(rich_url: str) -> None:
     )
     assert trigger.body == "EXECUTE FUNCTION touch_updated_at()"
     facts = dict(trigger.extra)
-    assert facts["update_of"] == "email, active"
+    assert facts["update_of"] == "email,active"
     assert facts["when"] == "new.active"
     assert facts["function"].startswith("CREATE OR REPLACE FUNCTION touch_updated_at()")
 
@@ -271,7 +321,13 @@ def test_server_info_and_table_names(rich_url: str) -> None:
         assert db.info.database == make_url(rich_url).database
         assert db.info.charset == "UTF8"
         assert db.info.setting("schema") == "public"
-        assert db.dialect.table_names(conn) == ["companies", "memberships", "users"]
+        assert db.dialect.table_names(conn) == [
+            "Events",
+            "cache",
+            "companies",
+            "memberships",
+            "users",
+        ]
 
 
 def test_serials_of_different_tables_are_the_same_column(db_url: str) -> None:
@@ -409,7 +465,7 @@ def changes_for(s: Schema) -> list[Change]:
         checks={"audit_note_len": CheckConstraint("audit_note_len", "length(note) < 100")},
         comment="who did what",
     )
-    order = _column(users, "Order")
+    tags = _column(users, "tags")
     ratio = _column(users, "ratio")
     lucky = _column(users, "lucky")
     function = dict(s.triggers["users.users_touch"].extra)["function"]
@@ -425,7 +481,7 @@ def changes_for(s: Schema) -> list[Change]:
         ),
         AddColumn("users", Column("seq", "bigint", nullable=False, auto_increment=True)),
         DropColumn("users", _column(users, "scores")),
-        AlterColumn("users", order, replace(order, type="bigint")),
+        AlterColumn("users", tags, replace(tags, type="varchar(50)[]")),
         AlterColumn("users", ratio, replace(ratio, nullable=False, default="1.5", comment="r")),
         AlterColumn("users", lucky, replace(lucky, type="int", default=None, collation=None)),
         AlterColumn(

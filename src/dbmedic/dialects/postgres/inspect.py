@@ -70,7 +70,7 @@ def read_schema(conn: Connection, info: ServerInfo, catalog: SqlFiles) -> Schema
     views = {r.name: _view(r) for r in rows["views"]}
     triggers = {}
     for r in rows["triggers"]:
-        trigger = _trigger(r)
+        trigger = _trigger(r, names.get(r.table_name, {}))
         # Trigger names are unique per table in PostgreSQL, not per schema.
         triggers[f"{trigger.table}.{trigger.name}"] = trigger
     return Schema(
@@ -134,7 +134,7 @@ def _table(
         columns={col.name: col for col in map(_column, columns.get(name, ()))},
         primary_key=primary_key,
         uniques=dict(sorted(uniques.items())),
-        indexes={i.name: i for i in map(_index, indexes.get(name, ()))},
+        indexes={i.name: _index(i, own) for i in indexes.get(name, ())},
         foreign_keys=dict(sorted(fks.items())),
         checks=dict(sorted(checks.items())),
         comment=r.comment,
@@ -200,15 +200,17 @@ def _foreign_key(c: Row, columns: tuple[str, ...], ref_columns: tuple[str, ...])
     )
 
 
-def _index(r: Row) -> Index:
-    defs: list[str] = r.defs
+def _index(r: Row, names: dict[int, str]) -> Index:
+    keys: list[int] = r.keys
+    expressions: list[str | None] = r.expressions or [None] * len(keys)
+    defs = [expressions[k] or names[attnum] for k, attnum in enumerate(keys)]
     key_count = int(r.key_count)
     options: list[int] = list(r.options)
     columns = tuple(
         IndexColumn(
             name=defs[k],
             descending=bool(options[k] & 1),
-            expression=bool(r.is_expression[k]),
+            expression=keys[k] == 0,
         )
         for k in range(key_count)
     )
@@ -225,7 +227,7 @@ def _index(r: Row) -> Index:
         kind=r.method,
         where=collapse(r.predicate) if r.predicate else None,
         extra=extra(
-            include=", ".join(defs[key_count:]) or None,
+            include=",".join(defs[key_count:]) or None,
             nulls=",".join(nulls) if any(nulls) else None,
             opclass=",".join(opclasses) if any(opclasses) else None,
             valid=None if r.valid else "false",
@@ -253,12 +255,13 @@ _TRIGGER = re.compile(
 )
 
 
-def _trigger(r: Row) -> Trigger:
+def _trigger(r: Row, names: dict[int, str]) -> Trigger:
     definition = collapse(r.definition)
     m = _TRIGGER.match(definition)
     if not m:
         raise InspectError(f"postgresql: cannot read the definition of trigger {r['name']!r}")
-    events, update_of = _split_events(m["events"])
+    events = _without_update_columns(m["events"])
+    update_of = ",".join(names[k] for k in r.update_keys) if r.update_keys else None
     body = m["body"].replace("EXECUTE PROCEDURE ", "EXECUTE FUNCTION ", 1)
     return Trigger(
         name=r.name,
@@ -277,12 +280,9 @@ def _trigger(r: Row) -> Trigger:
     )
 
 
-def _split_events(text: str) -> tuple[str, str | None]:
-    """``INSERT OR UPDATE OF a, b`` -> (``INSERT OR UPDATE``, ``a, b``)."""
-    m = re.search(r"UPDATE OF (.+?)(?= OR |$)", text)
-    if not m:
-        return text, None
-    return text[: m.start()] + "UPDATE" + text[m.end() :], m.group(1)
+def _without_update_columns(text: str) -> str:
+    """``INSERT OR UPDATE OF a, "B"`` -> ``INSERT OR UPDATE`` (the columns come from tgattr)."""
+    return re.sub(r"UPDATE OF .+?(?= OR |$)", "UPDATE", text)
 
 
 def _function(definition: str | None, schema: str) -> str | None:

@@ -197,7 +197,7 @@ def create_index(table: str, index: Index) -> str:
         f"ON {quote(table)} USING {index.kind} ({', '.join(keys)})"
     )
     if "include" in facts:
-        sql += f" INCLUDE ({_names(n.strip() for n in facts['include'].split(','))})"
+        sql += f" INCLUDE ({_names(facts['include'].split(','))})"
     if index.where:
         sql += f" WHERE {index.where}"
     return sql
@@ -325,9 +325,7 @@ def create_trigger(trigger: Trigger) -> list[str]:
     events = trigger.event.split(" OR ")
     if "update_of" in facts:
         events = [
-            f"UPDATE OF {_names(c.strip() for c in facts['update_of'].split(','))}"
-            if e == "UPDATE"
-            else e
+            f"UPDATE OF {_names(facts['update_of'].split(','))}" if e == "UPDATE" else e
             for e in events
         ]
     kind = "CONSTRAINT TRIGGER" if facts.get("constraint") else "TRIGGER"

@@ -1,6 +1,7 @@
 -- Indexes that do not back a PRIMARY KEY, UNIQUE or EXCLUDE constraint.
--- Per key column: its text (column or expression, pg_get_indexdef(oid, k, true)), whether it is an
--- expression (indkey 0), indoption bits (1 = DESC, 2 = NULLS FIRST), non-default operator class.
+-- Per column: its attnum (indkey; 0 for an expression, whose text pg_get_indexdef(oid, k, true)
+-- gives), indoption bits (1 = DESC, 2 = NULLS FIRST), non-default operator class. Columns are
+-- named in Python from the columns query.
 SELECT t.relname AS table_name,
        ic.relname AS name,
        i.indisunique AS is_unique,
@@ -8,10 +9,11 @@ SELECT t.relname AS table_name,
        pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
        i.indnkeyatts AS key_count,
        i.indisvalid AS valid,
-       array(SELECT pg_get_indexdef(i.indexrelid, k, true)
-             FROM generate_series(1, i.indnatts) AS k ORDER BY k) AS defs,
-       array(SELECT i.indkey[k - 1] = 0
-             FROM generate_series(1, i.indnatts) AS k ORDER BY k) AS is_expression,
+       i.indkey::int2[] AS keys,
+       CASE WHEN i.indexprs IS NOT NULL THEN
+            array(SELECT CASE WHEN i.indkey[k - 1] = 0 THEN pg_get_indexdef(i.indexrelid, k, true) END
+                  FROM generate_series(1, i.indnatts) AS k ORDER BY k)
+       END AS expressions,
        array(SELECT i.indoption[k - 1]
              FROM generate_series(1, i.indnkeyatts) AS k ORDER BY k) AS options,
        array(SELECT CASE WHEN opc.opcdefault THEN '' ELSE opc.opcname END

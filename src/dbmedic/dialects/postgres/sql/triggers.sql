@@ -3,6 +3,7 @@
 SELECT tg.tgname AS name,
        c.relname AS table_name,
        pg_get_triggerdef(tg.oid, true) AS definition,
+       tg.tgattr::int2[] AS update_keys,
        CASE WHEN pn.nspname = current_schema() THEN pg_get_functiondef(p.oid) END AS function_def,
        quote_ident(pn.nspname) AS function_schema
 FROM pg_trigger tg
