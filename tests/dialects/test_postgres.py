@@ -399,6 +399,42 @@ def test_normalize_default(printed: str | None, normal: str | None) -> None:
     assert normalize_default(printed) == normal
 
 
+@pytest.mark.parametrize(
+    ("message", "sentence"),
+    [
+        (
+            'connection failed: connection to server at "10.0.0.5", port 5432 failed: FATAL:  '
+            'password authentication failed for user "app"',
+            'password authentication failed for user "app"',
+        ),
+        (
+            'connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  '
+            'database "shop" does not exist',
+            'database "shop" does not exist',
+        ),
+        (
+            'connection failed: connection to server at "db" (10.0.0.5), port 6432 failed: '
+            "Connection refused\n\tIs the server running on that host and accepting TCP/IP "
+            "connections?",
+            "connection refused at db:6432; is PostgreSQL running there?",
+        ),
+        (
+            'connection is bad: connection to server on socket "/tmp/x/.s.PGSQL.5432" failed: '
+            "No such file or directory\n\tIs the server running locally?",
+            "no server listening on socket /tmp/x/.s.PGSQL.5432",
+        ),
+        (
+            "failed to resolve host 'nohost.invalid': [Errno -2] Name or service not known",
+            "cannot resolve host name 'nohost.invalid'",
+        ),
+    ],
+)
+def test_describe_error_sentences(message: str, sentence: str) -> None:
+    """Sentences for libpq's texts, wrong password included: the test server trusts 127.0.0.1,
+    so a real wrong password cannot be provoked here."""
+    assert PostgreSQL().describe_error(Exception(message)) == sentence
+
+
 def test_normalize_check_and_view() -> None:
     assert normalize_check("CHECK ((price > (0)::numeric))") == "price > (0)::numeric"
     assert normalize_check("CHECK ((a > 0) AND (b > 0)) NOT VALID") == "(a > 0) AND (b > 0)"

@@ -62,17 +62,12 @@ def read_schema(conn: Connection, info: ServerInfo, catalog: SqlFiles) -> Schema
     """Run the catalog queries and build the :class:`Schema` of the current schema."""
     started = time.perf_counter()
     rows = {name: _query(conn, catalog, name) for name in catalog.names()}
-    columns = _group(rows["columns"])
-    constraints = _group(rows["constraints"])
-    indexes = _group(rows["indexes"])
-    names = {t: {c.ordinal: c.name for c in cols} for t, cols in columns.items()}
-    tables = {r.name: _table(r, columns, constraints, indexes, names) for r in rows["tables"]}
-    views = {r.name: _view(r) for r in rows["views"]}
-    triggers = {}
-    for r in rows["triggers"]:
-        trigger = _trigger(r, names.get(r.table_name, {}))
-        # Trigger names are unique per table in PostgreSQL, not per schema.
-        triggers[f"{trigger.table}.{trigger.name}"] = trigger
+    try:
+        tables, views, triggers = _build(rows)
+    except KeyError as e:  # a row names an object another query did not see
+        raise InspectError(
+            "postgresql: the schema changed while it was being read", hint="run again"
+        ) from e
     return Schema(
         dialect=info.dialect,
         tables=tables,
@@ -85,6 +80,23 @@ def read_schema(conn: Connection, info: ServerInfo, catalog: SqlFiles) -> Schema
         taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
         inspect_seconds=round(time.perf_counter() - started, 4),
     )
+
+
+def _build(
+    rows: dict[str, list[Row]],
+) -> tuple[dict[str, Table], dict[str, View], dict[str, Trigger]]:
+    columns = _group(rows["columns"])
+    constraints = _group(rows["constraints"])
+    indexes = _group(rows["indexes"])
+    names = {t: {c.ordinal: c.name for c in cols} for t, cols in columns.items()}
+    tables = {r.name: _table(r, columns, constraints, indexes, names) for r in rows["tables"]}
+    views = {r.name: _view(r) for r in rows["views"]}
+    triggers = {}
+    for r in rows["triggers"]:
+        trigger = _trigger(r, names.get(r.table_name, {}))
+        # Trigger names are unique per table in PostgreSQL, not per schema.
+        triggers[f"{trigger.table}.{trigger.name}"] = trigger
+    return tables, views, triggers
 
 
 def _query(conn: Connection, catalog: SqlFiles, name: str) -> list[Row]:

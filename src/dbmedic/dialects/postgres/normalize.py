@@ -133,7 +133,7 @@ def _closes_at_end(text: str) -> bool:
 
 
 _CONNECT_PREFIX = re.compile(
-    r'^(?:connection failed: )?(?:connection to server (?:at "([^"]*)"(?: \([^)]*\))?, port (\d+)|on socket "([^"]*)") failed: )?',
+    r'^(?:connection (?:failed|is bad): )?(?:connection to server (?:at "([^"]*)"(?: \([^)]*\))?, port (\d+)|on socket "([^"]*)") failed: )?',
 )
 
 
@@ -151,6 +151,11 @@ def describe_psycopg_error(message: str) -> str:
         return f"connection refused at {where or 'the server'}; is PostgreSQL running there?"
     if "timeout expired" in first:
         return f"connection to {where or 'the server'} timed out"
-    if first.startswith("could not translate host name"):
-        return first
+    if socket and "No such file or directory" in first:
+        return f"no server listening on socket {socket}"
+    resolve = re.match(
+        r"^(?:failed to resolve host|could not translate host name) ['\"]([^'\"]+)", first
+    )
+    if resolve:
+        return f"cannot resolve host name {resolve.group(1)!r}"
     return first
