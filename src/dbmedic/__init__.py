@@ -13,11 +13,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    if name.startswith("_"):
-        raise AttributeError(name)
-    from dbmedic import api
+    """Resolve ``dbmedic.<api function>`` lazily; submodules import as usual."""
+    import importlib
 
-    try:
+    if name.startswith("_") or name == "api":
+        raise AttributeError(name)
+    api = importlib.import_module("dbmedic.api")
+    if name in getattr(api, "__all__", ()):
         return getattr(api, name)
-    except AttributeError:
-        raise AttributeError(f"module 'dbmedic' has no attribute {name!r}") from None
+    raise AttributeError(f"module 'dbmedic' has no attribute {name!r}")

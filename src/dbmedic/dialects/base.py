@@ -91,7 +91,7 @@ class Dialect:
         return text
 
     def table_names(self, conn: Connection) -> list[str]:
-        """Names of the tables of the current database/schema, sorted, in one query."""
+        """Names of the base tables of the current database, in one query (for counts)."""
         raise NotImplementedError
 
     # --- inspection -------------------------------------------------------------------------
