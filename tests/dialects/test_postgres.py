@@ -39,6 +39,8 @@ from dbmedic.changes import (
     DropTrigger,
     DropUnique,
     DropView,
+    RenameColumn,
+    RenameTable,
 )
 from dbmedic.connect import open_reference, open_target
 from dbmedic.dialects.postgres import PostgreSQL
@@ -507,6 +509,8 @@ def changes_for(s: Schema) -> list[Change]:
     function = dict(s.triggers["users.users_touch"].extra)["function"]
     return [
         AddTable(audit),
+        RenameTable("users", "people"),
+        RenameColumn("users", "Order", "rank"),
         DropTable(members),
         AlterTableOptions(users, replace(users, comment="people")),
         AlterTableOptions(members, replace(members, extra=(("unlogged", "true"),))),
@@ -622,6 +626,8 @@ def test_every_change_applies_and_reverses(rich_url: str) -> None:
         DropView,
         AddTrigger,
         DropTrigger,
+        RenameTable,
+        RenameColumn,
     } - {AddPrimaryKey}  # AddPrimaryKey runs as the reverse of the DropPrimaryKeys
     for change in changes:
         apply(rich_url, render([change]))
@@ -636,6 +642,11 @@ def assert_applied(change: Change, s: Schema) -> None:
     """The object the change adds is there exactly as modelled; the one it drops is gone."""
     if isinstance(change, AddTable):
         assert s.tables[change.table.name] == change.table
+    elif isinstance(change, RenameTable):
+        assert change.new in s.tables and change.old not in s.tables
+    elif isinstance(change, RenameColumn):
+        assert change.new in s.tables[change.table].columns
+        assert change.old not in s.tables[change.table].columns
     elif isinstance(change, DropTable):
         assert change.table.name not in s.tables
     elif isinstance(change, AlterTableOptions):

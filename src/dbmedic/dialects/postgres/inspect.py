@@ -7,9 +7,10 @@ number of round trips is ``len(PostgreSQL.catalog)`` whatever the number of tabl
 
 from __future__ import annotations
 
+import gc
 import re
 import time
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -62,12 +63,19 @@ def read_schema(conn: Connection, info: ServerInfo, catalog: SqlFiles) -> Schema
     """Run the catalog queries and build the :class:`Schema` of the current schema."""
     started = time.perf_counter()
     rows = {name: _query(conn, catalog, name) for name in catalog.names()}
+    # Tens of thousands of small frozen objects and no cycles among them: the cyclic GC would
+    # only rescan them again and again while they are built.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         tables, views, triggers = _build(rows)
     except KeyError as e:  # a row names an object another query did not see
         raise InspectError(
             "postgresql: the schema changed while it was being read", hint="run again"
         ) from e
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return Schema(
         dialect=info.dialect,
         tables=tables,
@@ -100,10 +108,17 @@ def _build(
 
 
 def _query(conn: Connection, catalog: SqlFiles, name: str) -> list[Row]:
+    """Rows of one catalog query as named tuples (attribute access without SQLAlchemy's Row:
+    psycopg has already converted the values, and this is the hot loop at 50,000 columns)."""
     from sqlalchemy.exc import DBAPIError
 
     try:
-        return list(conn.exec_driver_sql(catalog[name]).all())
+        result = conn.exec_driver_sql(catalog[name])
+        cursor = result.cursor
+        record = namedtuple(f"{name}_row", [d[0] for d in cursor.description])  # type: ignore[misc]
+        rows = list(map(record._make, cursor.fetchall()))
+        result.close()
+        return rows
     except DBAPIError as e:
         reason = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
         raise InspectError(f"postgresql: reading {name} failed ({reason})") from e

@@ -45,6 +45,8 @@ from dbmedic.changes import (
     DropTrigger,
     DropUnique,
     DropView,
+    RenameColumn,
+    RenameTable,
 )
 from dbmedic.model import (
     CheckConstraint,
@@ -370,6 +372,10 @@ def _renders(kind: type[C]) -> Callable[[Callable[[C], list[str]]], Callable[[C]
 
 
 _renders(AddTable)(lambda c: create_table(c.table))
+_renders(RenameTable)(lambda c: [_alter(c.old, f"RENAME TO {quote(c.new)}")])
+_renders(RenameColumn)(
+    lambda c: [_alter(c.table, f"RENAME COLUMN {quote(c.old)} TO {quote(c.new)}")]
+)
 _renders(DropTable)(lambda c: [f"DROP TABLE {quote(c.table.name)}"])
 _renders(AlterTableOptions)(_table_options)
 _renders(AddColumn)(_add_column)
