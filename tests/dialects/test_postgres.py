@@ -465,17 +465,39 @@ def test_rendered_schema_inspects_back_equal(rich_url: str, db_factory: Database
     assert after.tables["users"].column_order() == before.tables["users"].column_order()
 
 
-def test_search_path_selects_the_schema(db_url: str) -> None:
-    run_sql(db_url, "CREATE SCHEMA app; CREATE TABLE app.things (id int PRIMARY KEY)")
-    url = make_url(db_url).update_query_dict({"options": "-csearch_path=app"})
-    in_app = url.render_as_string(hide_password=False)
+IN_APP = """
+CREATE TABLE public.owners (id int PRIMARY KEY);
+CREATE SCHEMA app;
+CREATE TABLE app.things (id int PRIMARY KEY, owner_id int REFERENCES public.owners (id));
+"""
+
+
+def in_schema(url: str, schema: str) -> str:
+    options = {"options": f"-csearch_path={schema}"}
+    return make_url(url).update_query_dict(options).render_as_string(hide_password=False)
+
+
+def test_search_path_selects_the_schema(db_url: str, db_factory: DatabaseFactory) -> None:
+    run_sql(db_url, IN_APP)
+    in_app = in_schema(db_url, "app")
     s = inspect_url(in_app)
     assert sorted(s.tables) == ["things"]
-    assert inspect_url(db_url).tables == {}
+    fk = s.tables["things"].foreign_keys["things_owner_id_fkey"]
+    assert (fk.ref_table, fk.ref_columns, dict(fk.extra)) == (
+        "owners",
+        ("id",),
+        {"ref_schema": "public"},
+    )
+    assert sorted(inspect_url(db_url).tables) == ["owners"]
     with open_reference(in_app) as ref, ref.connect() as conn:
         assert ref.dialect.table_names(conn) == ["things"]  # search_path kept when read-only
         with pytest.raises(DBAPIError, match="read-only"):
             conn.exec_driver_sql("CREATE TABLE more (id int)")
+
+    fresh = db_factory.new("app")
+    run_sql(fresh, "CREATE TABLE public.owners (id int PRIMARY KEY); CREATE SCHEMA app")
+    apply(in_schema(fresh, "app"), render(create_all(s)))
+    assert inspect_url(in_schema(fresh, "app")) == s
 
 
 def _column(table: Table, name: str) -> Column:
