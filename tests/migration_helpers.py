@@ -13,10 +13,7 @@ from sqlalchemy.engine import make_url
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 TESTS = Path(__file__).resolve().parent
-_BOOT = (
-    "import sys, _fallback_dialects as f; f.ensure_dialects(); "
-    "from dbmedic.cli import main; main(sys.argv[1:])"
-)
+_BOOT = "import sys; from dbmedic.cli import main; main(sys.argv[1:])"
 
 
 def run_cli(

@@ -7,11 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from _fallback_dialects import ensure_dialects
 from dbmedic.cli import app
 from migration_helpers import run_cli, write_migrations
-
-ensure_dialects()
 
 GOOD = {
     "20240101000000_a.sql": "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",

@@ -7,15 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from _fallback_dialects import ensure_dialects
 from dbmedic import api
 from dbmedic.connect import open_target
 from dbmedic.errors import MigrationError
 from dbmedic.model import MigrationState
 from dbmedic.runner import JOURNAL_TABLE, read_journal
 from migration_helpers import dbmate, dbmate_status, write_migrations
-
-ensure_dialects()
 
 FIRST = {
     "20240101000000_create_authors.sql": (

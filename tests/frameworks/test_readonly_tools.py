@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _fallback_dialects import ensure_dialects
 from dbmedic import api
 from dbmedic.frameworks.flyway import flyway_checksum
 from dbtest import run_sql
 from migration_helpers import run_cli
-
-ensure_dialects()
 
 FLYWAY_TABLE = """
 CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL PRIMARY KEY, version VARCHAR(50),
