@@ -16,7 +16,6 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from conftest import DatabaseFactory, count_statements, run_sql, split_sql
 from dbmedic.changes import (
     AddCheck,
     AddColumn,
@@ -65,6 +64,7 @@ from dbmedic.model import (
     View,
     extra,
 )
+from dbtest import DatabaseFactory, count_statements, run_sql, split_sql
 
 pytestmark = pytest.mark.backend("postgresql")
 
