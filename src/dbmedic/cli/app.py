@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 
 class ExitCode(IntEnum):
@@ -62,7 +63,7 @@ def fail(message: str, code: ExitCode = ExitCode.TROUBLE) -> typer.Exit:
     """Print ``dbmedic: message`` on stderr and return the Exit to raise."""
     from dbmedic.secrets import scrub
 
-    stderr.print(f"[bold red]dbmedic:[/] {scrub(message)}", markup=True, highlight=False)
+    stderr.print(f"[bold red]dbmedic:[/] {escape(scrub(message))}", soft_wrap=True)
     return typer.Exit(int(code))
 
 
