@@ -78,6 +78,11 @@ class Framework:
         """Read-only: the app's own database URL (Laravel ``.env`` DB_*, dbmate DATABASE_URL...)."""
         return None
 
+    def tracking_tables(self, root: Path) -> tuple[str, ...]:
+        """Read-only: the tables holding the record of applied migrations (their rows are copied
+        into a shadow database so that the framework sees the same history there)."""
+        return (self.tracking_table,)
+
     def read(self, db: Database, root: Path) -> list[Migration]:
         """Read-only: every migration, ordered, with its state (files joined with the tracking table)."""
         raise NotImplementedError

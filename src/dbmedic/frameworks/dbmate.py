@@ -87,6 +87,11 @@ class Dbmate(Framework):
     def table(self, root: Path) -> str:
         return settings(root).get("DBMATE_MIGRATIONS_TABLE") or self.tracking_table
 
+    def tracking_tables(self, root: Path) -> tuple[str, ...]:
+        from dbmedic.runner import JOURNAL_TABLE
+
+        return (self.table(root), JOURNAL_TABLE)
+
     def files(self, root: Path) -> list[tuple[str, Path]]:
         """(version, path) of every migration file, in the order dbmate runs them."""
         found = [f for folder in self.folders(root) for f in numbered_files(folder, FILE_PATTERN)]

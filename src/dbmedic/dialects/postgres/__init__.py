@@ -101,3 +101,14 @@ class PostgreSQL(Dialect):
 
     def render_change(self, change: Change) -> list[str]:
         return render.render_change(change)
+
+    def create_database_sql(
+        self, name: str, charset: str | None = None, collation: str | None = None
+    ) -> list[str]:
+        """The server's default template and encoding: a scratch database holds only structure."""
+        return [f"CREATE DATABASE {self.quote(name)}"]
+
+    def drop_database_sql(self, name: str) -> list[str]:
+        """``WITH (FORCE)`` ends other sessions (PostgreSQL 13+):
+        https://www.postgresql.org/docs/current/sql-dropdatabase.html"""
+        return [f"DROP DATABASE IF EXISTS {self.quote(name)} WITH (FORCE)"]
