@@ -142,6 +142,9 @@ class Dialect:
     """True when a database is a file (SQLite): a scratch database is a temporary file, not
     ``CREATE DATABASE``."""
 
+    add_column_if_not_exists: ClassVar[bool] = False
+    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS`` exists (MariaDB, PostgreSQL; not MySQL 8, SQLite)."""
+
     def create_database_sql(
         self, name: str, charset: str | None = None, collation: str | None = None
     ) -> list[str]:

@@ -101,6 +101,12 @@ class Framework:
         """
         raise NotImplementedError
 
+    def file_sql(self, root: Path, family: str) -> dict[str, list[tuple[str, int]]] | None:
+        """Read-only, no database: {migration id: [(statement, line in file)]} for every
+        migration, where migrations are SQL files; None where they are code (then the SQL comes
+        from :meth:`pending_sql` on an empty scratch database)."""
+        return None
+
     def mark_applied(self, db: Database, root: Path, ids: Sequence[str]) -> None:
         """Writes: record ``ids`` as applied in the framework's own tracking format."""
         raise NotImplementedError

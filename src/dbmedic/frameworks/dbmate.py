@@ -270,6 +270,12 @@ class Dbmate(Framework):
     def pending_sql(self, db: Database, root: Path) -> dict[str, list[str]]:
         return {m.version: [s.text for s in m.statements] for m in self.pending(db, root)}
 
+    def file_sql(self, root: Path, family: str) -> dict[str, list[tuple[str, int]]] | None:
+        return {
+            version: [(s.text, s.line) for s in self.parse(root, version, path, family).statements]
+            for version, path in self.files(root)
+        }
+
     def mark_applied(self, db: Database, root: Path, ids: Sequence[str]) -> None:
         with db.connect() as raw:
             conn = raw.execution_options(isolation_level="AUTOCOMMIT")

@@ -182,6 +182,8 @@ class MariaDB(MySQL):
     hidden_index_keyword = "IGNORED"
     """https://mariadb.com/kb/en/ignored-indexes/"""
     escaped_expressions = False
+    add_column_if_not_exists = True
+    """https://mariadb.com/kb/en/alter-table/#add-column"""
 
     def quoted_defaults(self, info: ServerInfo) -> bool:
         """MariaDB 10.2.7+ prints COLUMN_DEFAULT as SQL: https://mariadb.com/kb/en/information-schema-columns-table/"""

@@ -49,6 +49,8 @@ class PostgreSQL(Dialect):
     transactional_ddl = True
     """DDL runs inside transactions and rolls back: https://wiki.postgresql.org/wiki/Transactional_DDL_in_PostgreSQL:_A_Competitive_Analysis"""
     catalog: ClassVar[SqlFiles | None] = SqlFiles(__package__)
+    add_column_if_not_exists = True
+    """https://www.postgresql.org/docs/current/sql-altertable.html"""
 
     # --- connection -------------------------------------------------------------------------
     def server_info(self, conn: Connection) -> ServerInfo:
