@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dbmedic.diagnose.lint import lint
 from dbmedic.diagnose.pipeline import DiagnoseProgress, diagnose
 
-__all__ = ["DiagnoseProgress", "diagnose"]
+__all__ = ["DiagnoseProgress", "diagnose", "lint"]

@@ -117,7 +117,7 @@ def _failure_from_rehearsal(
     if res.ok or res.failed is None:
         return None
     m = migrations.get(res.failed) or Migration(res.failed, None, MigrationState.PENDING)
-    number, line = _locate(res.failed, res.statement, h, sim_now)
+    number, line = locate_failure(res.failed, res.statement, h, sim_now)
     extra = dict(res.extra)
     if extra.get("line", "0").isdigit() and int(extra.get("line", "0")) > 0:
         line = int(extra["line"])
@@ -136,7 +136,7 @@ def _failure_from_rehearsal(
     )
 
 
-def _locate(
+def locate_failure(
     mid: str, statement: str | None, h: Histories, sim_now: Simulation | None
 ) -> tuple[int | None, int | None]:
     """(statement number, line) of the failing statement within its migration."""
@@ -168,7 +168,9 @@ def _failure_from_simulation(
     )
 
 
-def _note(sim_now: Simulation | None, failing: Failure | None, rehearsed: bool) -> SimulationNote:
+def simulation_note(
+    sim_now: Simulation | None, failing: Failure | None, *, rehearsed: bool
+) -> SimulationNote:
     if sim_now is None:
         return SimulationNote(None)
     first = sim_now.first_failure
@@ -392,7 +394,7 @@ def _diagnose(
         if now_r
         else _failure_from_simulation(sim_now, by_id)
     )
-    note = _note(sim_now, failing, now_r is not None)
+    note = simulation_note(sim_now, failing, rehearsed=now_r is not None)
 
     cause = None
     if failing is not None:
