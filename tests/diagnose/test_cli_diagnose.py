@@ -10,6 +10,7 @@ from diagnose_helpers import write_dbmate
 from typer.testing import CliRunner
 
 from dbmedic.cli import app
+from migration_helpers import run_cli
 
 FILES = {
     "001_users": "CREATE TABLE users (id integer primary key, email varchar(100));",
@@ -49,8 +50,7 @@ def test_diagnose_and_lint_json_and_report(backend: str, db_url: str, tmp_path: 
 
 
 def test_bad_input_is_one_sentence_exit_2(tmp_path: Path) -> None:
-    out = CliRunner().invoke(
-        app, ["diagnose", "--app", str(tmp_path / "nope"), "--db", "sqlite:///x.db"]
-    )
-    assert out.exit_code == 2
-    assert "does not exist" in out.output and "Traceback" not in out.output
+    out = run_cli("diagnose", "--app", str(tmp_path / "nope"), "--db", "sqlite:///x.db")
+    assert out.returncode == 2
+    assert out.stderr.startswith("dbmedic: application folder") and "Traceback" not in out.stderr
+    assert out.stdout == ""
