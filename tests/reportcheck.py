@@ -146,3 +146,34 @@ def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()[:24]
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+NUMBER = r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])"
+"""A number standing alone (not the digits of an id such as ``create_table_136``)."""
+
+
+def numbers_in(value: object) -> set[str]:
+    """Numeric values of a JSON tree, lengths of its lists, and numbers standing alone in its
+    texts; an ISO date counts by its parts, a float also rounded as reports show it."""
+    if isinstance(value, bool) or value is None:
+        return set()
+    if isinstance(value, float):  # durations are shown rounded
+        return {str(value), f"{value:.1f}", f"{value:.0f}"}
+    if isinstance(value, int):
+        return {str(value)}
+    if isinstance(value, str):
+        if re.match(r"\d{4}-\d\d-\d\dT", value):
+            return set(re.findall(r"\d+", value))
+        return {n.replace(",", "") for n in re.findall(NUMBER, value)}
+    if isinstance(value, dict):
+        return set().union(*(numbers_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return {str(len(value))}.union(*(numbers_in(v) for v in value))
+    return set()
+
+
+def prose_numbers(markdown: str) -> list[str]:
+    """Numbers in a Markdown report outside code (ids, files, commands) and the footer."""
+    prose = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    prose = re.sub(r"`[^`]*`", "", prose).rsplit("\n---\n", 1)[0]
+    return [n.replace(",", "") for n in re.findall(NUMBER, prose)]

@@ -17,7 +17,7 @@ from dbmedic.errors import ConfigError
 from dbmedic.model import MigrationState
 from dbmedic.report import svg
 from dbmedic.report.adapt import to_view
-from reportcheck import chromium, png_size, screenshot, validate
+from reportcheck import chromium, numbers_in, png_size, prose_numbers, screenshot, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "docs/report.schema.json").read_text())
@@ -172,32 +172,10 @@ def test_markdown_figures_match_the_facts(facts: Diagnosis) -> None:
 def test_every_number_in_the_markdown_comes_from_the_facts(facts: Diagnosis) -> None:
     """No typed figure: each number in the prose and tables occurs in the facts' JSON."""
     md = report.render(facts, "md")
-    prose = re.sub(r"```.*?```", "", md, flags=re.S)  # code: commands, statements
-    prose = re.sub(r"`[^`]*`", "", prose)  # ids, files, URLs
-    prose = prose.rsplit("\n---\n", 1)[0]  # the footer names dbmedic's version
-    known = _numbers_in(facts.to_dict())
-    numbers = re.findall(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])", prose)
+    numbers = prose_numbers(md)
     assert len(numbers) > 30, numbers
-    strays = sorted({n for n in numbers if n.replace(",", "") not in known})
+    strays = sorted(set(numbers) - numbers_in(facts.to_dict()))
     assert not strays, f"numbers not in the facts: {strays}"
-
-
-def _numbers_in(value: object) -> set[str]:
-    """Numeric values, lengths of lists, and numbers standing alone in texts (not the digits of
-    an id); dates count by their parts."""
-    if isinstance(value, bool) or value is None:
-        return set()
-    if isinstance(value, int | float):
-        return {str(value)}
-    if isinstance(value, str):
-        if re.match(r"\d{4}-\d\d-\d\dT", value):
-            return set(re.findall(r"\d+", value))
-        return set(re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])", value))
-    if isinstance(value, dict):
-        return set().union(*(_numbers_in(v) for v in value.values()), set())
-    if isinstance(value, list):
-        return {str(len(value))}.union(*(_numbers_in(v) for v in value))
-    return set()
 
 
 def test_a_healthy_database_reports_without_failure_sections() -> None:

@@ -26,6 +26,9 @@ OPTION_WHAT = {
 }
 OPTION_KEEPS_DATA = {"reset": False, "resume": True, "sync": True}
 
+MAX_GROUPS = 8
+"""Blocked groups shown one by one; the others are summed into one row."""
+
 MAX_APPLIED_PHASES = 6
 """Above this many applied batches, "what happened" shows them as one row."""
 
@@ -191,6 +194,7 @@ def _parity(d: Diagnosis) -> tuple[rv.ParityRow, ...]:
             changed=p.changed,
         )
         for p in d.parity.lines
+        if p.expected or p.present
     )
 
 
@@ -265,10 +269,25 @@ def _cause(d: Diagnosis) -> rv.Cause | None:
 
 
 def _groups(d: Diagnosis) -> tuple[rv.Group, ...]:
+    """Blocked migrations by prefix, the largest ``MAX_GROUPS`` shown and the rest summed up
+    (the groups partition the blocked migrations, so the sums are exact)."""
     groups = d.blocked.by_prefix
-    if len(groups) == 1 and groups[0].key == "(none)":
+    if not groups or (len(groups) == 1 and groups[0].key == "(none)"):
         return ()
-    return tuple(rv.Group(g.key, len(g.migrations), len(g.tables)) for g in groups)
+    shown = [rv.Group(g.key, len(g.migrations), len(g.tables)) for g in groups[:MAX_GROUPS]]
+    rest = groups[MAX_GROUPS:]
+    if len(rest) == 1:
+        shown.append(rv.Group(rest[0].key, len(rest[0].migrations), len(rest[0].tables)))
+    elif rest:
+        shown.append(
+            rv.Group(
+                f"{len(rest)} other prefixes",
+                sum(len(g.migrations) for g in rest),
+                len({t for g in rest for t in g.tables}),
+                folded=True,
+            )
+        )
+    return tuple(shown)
 
 
 def _option(o: RepairOption, d: Diagnosis) -> rv.Option:

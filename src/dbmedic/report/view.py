@@ -181,6 +181,8 @@ class Group:
     key: str
     migrations: int
     tables: int
+    folded: bool = False
+    """True for the row summing up the smaller groups."""
 
 
 @dataclass(frozen=True, slots=True)
