@@ -40,6 +40,9 @@ class Evidence(StrEnum):
     """Predicted by the in-memory simulation only (no shadow database could be created)."""
     NOT_CHECKED = "not_checked"
     """Neither (e.g. sync without a reference)."""
+    RECORDED = "recorded"
+    """Read from the runner's own record of the failure (dbmedic's journal for SQL migrations):
+    used when a shadow cannot reproduce it (privileges, locks, data of the target itself)."""
 
 
 class Phase(StrEnum):

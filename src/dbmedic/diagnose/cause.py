@@ -100,6 +100,14 @@ def _created_keys(c: Change) -> Iterator[str]:
         yield f"foreign_key:{c.table}.{c.foreign_key.name}"
 
 
+def _fk_keys(c: Change) -> Iterator[str]:
+    if isinstance(c, AddForeignKey):
+        yield f"foreign_key:{c.table}.{c.foreign_key.name}"
+    elif isinstance(c, AddTable):
+        for name in c.table.foreign_keys:
+            yield f"foreign_key:{c.table.name}.{name}"
+
+
 def _needed_keys(c: Change) -> Iterator[str]:
     """Objects a change needs to exist (for unknown table/column/key)."""
     table = _table_of(c)
@@ -190,7 +198,7 @@ def find_target(
         if keys:
             return Target("missing", best(keys))
         if kind == "foreign_key":
-            fks = [k for c in changes for k in _created_keys(c) if k.startswith("foreign_key:")]
+            fks = [k for c in changes for k in _fk_keys(c)]
             return Target("foreign_key", fks[0] if fks else None)
         return Target(kind, None)
     tables = [f"table:{t}" for c in changes if (t := _table_of(c))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,6 +153,26 @@ def locate_failure(
         if res is not None and res.failure is not None:
             return res.failure.statement, res.failure.line
     return None, None
+
+
+def _recorded_failure(todo: Sequence[Migration], h: Histories, dialect: str) -> Failure | None:
+    """The failure the runner recorded (dbmedic's journal: error and statement index)."""
+    from dbmedic.effects_sql import Statement
+    from dbmedic.errorclass import classify_error
+
+    m = next((m for m in todo if m.state is MigrationState.FAILED), None)
+    extra = dict(m.extra) if m else {}
+    if m is None or not extra.get("error") or extra["error"] == "interrupted mid-migration":
+        return None
+    index = int(extra["statement_index"]) if extra.get("statement_index", "").isdigit() else None
+    items = h.statements.get(m.id, ())
+    item = items[index] if index is not None and index < len(items) else None
+    sql = statement_sql(item) if item is not None else None
+    line = item.line if isinstance(item, Statement) else None
+    error = extra["error"]
+    number = index + 1 if index is not None else None
+    cls = classify_error(dialect, error, sql)
+    return Failure(m, error, cls, sql, number, m.file, line, Evidence.RECORDED)
 
 
 def _failure_from_simulation(
@@ -395,6 +415,17 @@ def _diagnose(
         else _failure_from_simulation(sim_now, by_id)
     )
     note = simulation_note(sim_now, failing, rehearsed=now_r is not None)
+    recorded = _recorded_failure(todo, h, dialect)
+    if recorded is not None and (failing is None or failing.migration.id != recorded.migration.id):
+        seen = f"failed at {failing.migration.id}" if failing else "succeeded"
+        how = "rehearsal" if now_r is not None else "simulation"
+        note = replace(
+            note,
+            disagreement=f"the runner's record says {recorded.migration.id} failed ({recorded.error}); "
+            f"the {how} {seen}: the failure depends on the target itself (privileges, locks, "
+            "data), which a structure-only copy does not have; the record wins",
+        )
+        failing = recorded
 
     cause = None
     if failing is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +46,17 @@ class Rehearsal:
         return self.result.ok
 
 
+def _as_target(result: MigrateResult, shadow: Database, target: Database) -> MigrateResult:
+    """Server messages name the shadow database (``db_dbmedic_shadow_x.t``): show the target's name."""
+    if result.ok or not shadow.name or not target.name:
+        return result
+
+    def fix(text: str | None) -> str | None:
+        return text.replace(shadow.name, target.name) if text else text
+
+    return replace(result, error=fix(result.error), statement=fix(result.statement))
+
+
 def _classified(db: Database, result: MigrateResult) -> ErrorClass | None:
     if result.ok or not result.error:
         return None
@@ -62,7 +73,7 @@ def rehearse_current(
     with shadow_database(target, schema=live, rows_of=fw.tracking_tables(root), progress=say) as sh:
         say(f"rehearsing migrate on {sh.name}")
         t0 = time.perf_counter()
-        result = fw.migrate(sh, root)
+        result = _as_target(fw.migrate(sh, root), sh, target)
         migrate_s = time.perf_counter() - t0
         cls = _classified(sh, result)
     return Rehearsal(result, time.perf_counter() - started, migrate_s, cls)
@@ -90,7 +101,7 @@ def rehearse_reset(
             history = statements_from_framework(fw, sh, root, migrations, complete=True)
         say(f"rehearsing a fresh run of all migrations on {sh.name}")
         t0 = time.perf_counter()
-        result = fw.migrate(sh, root)
+        result = _as_target(fw.migrate(sh, root), sh, target)
         migrate_s = time.perf_counter() - t0
         cls = _classified(sh, result)
     return Rehearsal(result, time.perf_counter() - started, migrate_s, cls, history=history)
@@ -125,7 +136,7 @@ def rehearse_resume(
         if result is None:
             if mark:
                 fw.mark_applied(sh, root, list(mark))
-            result = fw.migrate(sh, root)
+            result = _as_target(fw.migrate(sh, root), sh, target)
         migrate_s = time.perf_counter() - t0
         cls = _classified(sh, result)
     return Rehearsal(result, time.perf_counter() - started, migrate_s, cls, tuple(mark), ran)
