@@ -303,6 +303,8 @@ class Diagnosis:
     """Seconds per phase, in order: status, simulation, shadow, rehearsal, options, parity..."""
     expected_tables: int | None = None
     """Tables after all migrations (simulation), or in the reference when given."""
+    taken_at: str | None = None
+    """ISO-8601 UTC time the diagnosed database was read; reports date themselves by it."""
     format: str = DIAGNOSIS_FORMAT
 
     @property

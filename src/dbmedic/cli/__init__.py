@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         state["debug"] = True
     try:
-        app(args=argv, standalone_mode=False, prog_name="dbmedic")
+        # Without standalone mode click returns (not raises) a command's typer.Exit code.
+        returned = app(args=argv, standalone_mode=False, prog_name="dbmedic")
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
     except SystemExit:
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         fail(f"unexpected error: {type(e).__name__}: {e} (run with --debug for the traceback)")
         sys.exit(int(ExitCode.TROUBLE))
-    sys.exit(0)
+    sys.exit(returned if isinstance(returned, int) else 0)
 
 
 __all__ = ["ExitCode", "app", "main"]

@@ -136,25 +136,10 @@ def render_diagnosis(d: Diagnosis) -> None:
 
 
 def _write_report(d: Diagnosis, path: Path) -> None:
-    import json
+    """Markdown, HTML or JSON by the file's suffix, written atomically (dbmedic.report)."""
+    from dbmedic.report import write
 
-    fmt = path.suffix.lower().lstrip(".") or "json"
-    try:
-        from dbmedic.report import render  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    except ImportError:
-        render = None
-    if render is not None:
-        text = render(d, fmt)
-    elif fmt == "json":
-        text = json.dumps(d.to_dict(), indent=2, sort_keys=True) + "\n"
-    else:
-        from dbmedic.errors import ConfigError
-
-        raise ConfigError(
-            f"cannot write a .{fmt} report (report renderers are not installed)",
-            hint="use a .json file",
-        )
-    path.write_text(str(text), encoding="utf-8")
+    write(d, path)
 
 
 @app.command("diagnose")
@@ -177,6 +162,10 @@ def diagnose_cmd(
     from dbmedic import api
 
     names = [c.strip() for c in (critical or "").split(",") if c.strip()]
+    if report is not None:
+        from dbmedic.report import format_for
+
+        format_for(report)  # an unknown suffix is refused before any work
     with phase_spinner(not as_json) as progress:
         d = api.diagnose(
             app_dir, db, reference=reference, critical=names, framework=framework,

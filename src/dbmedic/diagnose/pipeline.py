@@ -524,7 +524,16 @@ def _diagnose(
         timeline=timeline,
         timings=tuple(clock.timings),
         expected_tables=expected_tables,
+        # When the database was read (the dialect's stamp, else now: seconds after the read);
+        # reports are dated by it, never by when they are rendered.
+        taken_at=live.taken_at or _utc_now(),
     )
+
+
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _redacted(url: str) -> str:
