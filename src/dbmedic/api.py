@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from dbmedic.config import Config, ResolvedTarget
     from dbmedic.demo.build import DemoResult
     from dbmedic.frameworks.base import Progress
+    from dbmedic.guard import Confirm
     from dbmedic.migrations import MigrateReport, StatusReport
 
 __all__: list[str] = []
@@ -36,8 +38,10 @@ def backup(url: Any, dir: Any = "backups", **options: Any) -> Any:
 def restore(backup: Any, url: Any, **options: Any) -> Any:
     """Restore a backup into ``url`` and verify tables, row counts and checksums.
 
-    Options: ``create``, ``force``, ``jobs``, ``progress``. Raises BackupError when the backup is
-    damaged, of another family, the target has tables (without ``force``) or the result differs.
+    Options: ``create``, ``force``, ``jobs``, ``progress``, and for a protected or production
+    target ``allow_production`` + ``confirm`` (see :func:`dbmedic.guard.assert_may_change`).
+    Raises BackupError when the backup is damaged, of another family, the target has tables
+    (without ``force``) or the result differs; RefusedError for production without override.
     """
     from dbmedic.backup import restore as _restore
 
@@ -93,11 +97,21 @@ def migrate(
     environment: str | None = None,
     *,
     progress: Progress | None = None,
+    allow_production: bool = False,
+    confirm: Confirm | None = None,
+    target: ResolvedTarget | None = None,
 ) -> MigrateReport:
-    """Writes: run pending SQL (dbmate-format) migrations natively, resuming a half-run one."""
+    """Writes: run pending SQL (dbmate-format) migrations natively, resuming a half-run one.
+
+    A protected or production target raises RefusedError before any statement is sent, unless
+    ``allow_production`` and ``confirm(prompt)`` returns the typed database name.
+    """
     from dbmedic.migrations import migrate as _migrate
 
-    return _migrate(app, db, framework, environment, progress=progress)
+    return _migrate(
+        app, db, framework, environment, progress=progress,
+        allow_production=allow_production, confirm=confirm, target=target,
+    )  # fmt: skip
 
 
 def demo(directory: Path | str | None = None, *, progress: Progress | None = None) -> DemoResult:
@@ -164,3 +178,42 @@ def lint(
 
 
 __all__ += ["diagnose", "lint"]
+
+# --- configuration and the production guard (owner: guard branch) ------------------------------
+
+
+def load_config(path: Path | str | None = None, *, start: Path | str | None = None) -> Config:
+    """Read-only: the validated ``dbmedic.toml`` (or ``[tool.dbmedic]``), given or found from
+    ``start`` upward. Raises ConfigError (one sentence naming the file and key)."""
+    from dbmedic.config import load_config as _load
+
+    return _load(path, start=start)
+
+
+def resolve_target(
+    env: str | None = None, db: str | None = None, app: Path | str | None = None
+) -> ResolvedTarget:
+    """Read-only: explicit ``db`` / ``app`` merged over the configured environment ``env``
+    (password filled in from its reference). Raises ConfigError."""
+    from dbmedic.config import resolve_target as _resolve
+
+    return _resolve(env, db, app)
+
+
+def assert_may_change(
+    db: Any,
+    *,
+    app: Path | str | None = None,
+    environment: Any = None,
+    allow_production: bool = False,
+    confirm: Confirm | None = None,
+) -> None:
+    """Never connects: raise RefusedError when ``db`` is protected or looks like production,
+    unless ``allow_production`` and ``confirm(prompt)`` returns the typed database name."""
+    from dbmedic.guard import assert_may_change as _assert
+
+    _assert(db, app=app, environment=environment, allow_production=allow_production,
+            confirm=confirm)  # fmt: skip
+
+
+__all__ += ["assert_may_change", "load_config", "resolve_target"]
