@@ -159,20 +159,23 @@ class ResolvedTarget:
 
 def find_config(start: Path | str | None = None) -> Path | None:
     """The first ``dbmedic.toml``, or ``pyproject.toml`` with ``[tool.dbmedic]``, from ``start``
-    (default: the current directory) upward; ``DBMEDIC_CONFIG`` wins when set. Read-only."""
+    (the app folder) upward, then from the current directory upward; ``DBMEDIC_CONFIG`` wins
+    when set. Read-only."""
     named = os.environ.get(CONFIG_ENV)
     if named:
         return Path(named).expanduser()
-    here = Path(start or Path.cwd()).expanduser().resolve()
-    if here.is_file():
-        here = here.parent
-    for folder in (here, *here.parents):
-        candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "[tool.dbmedic" in _read_text(pyproject):
-            return pyproject
+    starts = [Path(start).expanduser()] if start is not None else []
+    for begin in (*starts, Path.cwd()):
+        here = begin.resolve()
+        if here.is_file():
+            here = here.parent
+        for folder in (here, *here.parents):
+            candidate = folder / CONFIG_NAME
+            if candidate.is_file():
+                return candidate
+            pyproject = folder / "pyproject.toml"
+            if pyproject.is_file() and "[tool.dbmedic" in _read_text(pyproject):
+                return pyproject
     return None
 
 
