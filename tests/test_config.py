@@ -372,3 +372,45 @@ def test_check_config_library_call(project: Path) -> None:
     result = check_config()
     assert result.checked == ("staging", "production", "local")
     assert all(PASSWORD not in json.dumps(r) for r in result.rows())
+
+
+def test_the_documented_example_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", doc, re.S)
+    assert example is not None
+    (tmp_path / "dbmedic.toml").write_text(example.group(1))
+    (tmp_path / "snapshots").mkdir()
+    (tmp_path / "snapshots" / "production.json").write_text("{}")
+    monkeypatch.setenv("STAGING_DB_PASSWORD", PASSWORD)
+    result = check_config(tmp_path / "dbmedic.toml", environments=("staging", "local"))
+    assert [r["name"] for r in result.rows()] == ["staging", "production", "local"]
+    assert result.config.environment("production").protected
+
+
+def test_backup_and_restore_take_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`backup --env` writes into backup_dir; `restore --env` targets the environment's url."""
+    import sqlite3
+
+    monkeypatch.delenv("DBMEDIC_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect(tmp_path / "source.db") as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        conn.execute("INSERT INTO t VALUES (1), (2)")
+    (tmp_path / "dbmedic.toml").write_text(
+        'backup_dir = "kept"\n[environments.src]\nurl = "sqlite:///source.db"\n'
+        '[environments.copy]\nurl = "sqlite:///copy.db"\n'
+    )
+    code, out, err = run("backup", "--env", "src", "--json")
+    assert code == 0, err
+    made = Path(json.loads(out)["path"])
+    assert made.parent == tmp_path / "kept"
+    code, out, err = run("restore", str(made), "--env", "copy", "--create", "--json")
+    assert code == 0, err
+    with sqlite3.connect(tmp_path / "copy.db") as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
+    code, _out, err = run("restore", str(made))
+    assert code == 2 and "no database given" in err

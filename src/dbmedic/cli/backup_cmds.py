@@ -150,8 +150,7 @@ def restore_cmd(
 ) -> None:
     """Restore a backup into --db, then prove tables, rows and checksums match it.
 
-    A protected or production database is refused (exit 3) unless --allow-production and its
-    name is typed at the prompt.
+    A protected or production database is refused (exit 3) without --allow-production and its typed name.
     """
     from dbmedic import api
 

@@ -261,9 +261,9 @@ def migrate_cmd(
     """Run pending SQL (dbmate-format) migrations natively, one journaled statement at a time.
 
     A migration that failed halfway on MySQL/MariaDB resumes at its failed statement. Other
-    frameworks migrate with their own command. A protected or production database is refused
-    (exit 3) unless --allow-production and its name is typed. Exit 0 when all ran, 2 when one
-    failed.
+    frameworks migrate with their own command. Exit 0 when all ran, 2 when one failed.
+
+    A protected or production database is refused (exit 3) without --allow-production and its typed name.
     """
     from dbmedic import api
 
