@@ -194,7 +194,7 @@ def test_assert_may_change_messages() -> None:
     assert_may_change(url, allow_production=True, confirm=lambda p: prompts.append(p) or " shop\n")
     assert "Type the name of the database to change (shop)" in prompts[0]
     assert "pw-123" not in prompts[0]
-    assert assert_may_change("mysql://app@staging/shop") is None  # not production: no prompt
+    assert not assert_may_change("mysql://app@staging/shop").verdict.production  # no prompt
 
 
 # --- every destructive call against a protected target, on real servers -------------------------
@@ -465,3 +465,20 @@ def test_status_and_diagnose_take_the_environment(
     code, out, err = cli("diagnose", "--env", "staging", "--json", "--no-rehearse")
     assert code in (0, 1), err
     assert [c["table"] for c in json.loads(out)["critical"]] == ["orders"]
+
+
+def test_a_clearance_covers_its_own_database_only(
+    db_factory: DatabaseFactory, a_backup: Path
+) -> None:
+    """A fix confirms once at its start; its rollback restore passes the guard's clearance."""
+    url = prod_url(db_factory)
+    other = prod_url(db_factory)
+    name = inspect_target(url).database
+    clearance = assert_may_change(url, allow_production=True, confirm=lambda p: name)
+    before_other = state(other)
+    with pytest.raises(RefusedError, match="looks like production"):
+        api.restore(a_backup, other, force=True, clearance=clearance)
+    assert state(other) == before_other
+    result = api.restore(a_backup, url, force=True, clearance=clearance)  # no second prompt
+    assert result.tables == 1
+    assert state(url)[1]["users"][0][1] == "restored@example.com"

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from dbmedic.config import Config, ResolvedTarget
     from dbmedic.demo.build import DemoResult
     from dbmedic.frameworks.base import Progress
-    from dbmedic.guard import Confirm
+    from dbmedic.guard import Clearance, Confirm
     from dbmedic.migrations import MigrateReport, StatusReport
 
 __all__: list[str] = []
@@ -39,7 +39,8 @@ def restore(backup: Any, url: Any, **options: Any) -> Any:
     """Restore a backup into ``url`` and verify tables, row counts and checksums.
 
     Options: ``create``, ``force``, ``jobs``, ``progress``, and for a protected or production
-    target ``allow_production`` + ``confirm`` (see :func:`dbmedic.guard.assert_may_change`).
+    target ``allow_production`` + ``confirm``, or ``clearance`` (the guard's answer from earlier
+    in the same operation; see :func:`dbmedic.guard.assert_may_change`).
     Raises BackupError when the backup is damaged, of another family, the target has tables
     (without ``force``) or the result differs; RefusedError for production without override.
     """
@@ -100,6 +101,7 @@ def migrate(
     allow_production: bool = False,
     confirm: Confirm | None = None,
     target: ResolvedTarget | None = None,
+    clearance: Clearance | None = None,
 ) -> MigrateReport:
     """Writes: run pending SQL (dbmate-format) migrations natively, resuming a half-run one.
 
@@ -110,7 +112,7 @@ def migrate(
 
     return _migrate(
         app, db, framework, environment, progress=progress,
-        allow_production=allow_production, confirm=confirm, target=target,
+        allow_production=allow_production, confirm=confirm, target=target, clearance=clearance,
     )  # fmt: skip
 
 
@@ -207,13 +209,18 @@ def assert_may_change(
     environment: Any = None,
     allow_production: bool = False,
     confirm: Confirm | None = None,
-) -> None:
+    clearance: Clearance | None = None,
+) -> Clearance:
     """Never connects: raise RefusedError when ``db`` is protected or looks like production,
-    unless ``allow_production`` and ``confirm(prompt)`` returns the typed database name."""
+    unless ``allow_production`` and ``confirm(prompt)`` returns the typed database name.
+
+    Returns a Clearance: pass it as ``clearance=`` to later calls that change the same
+    database in the same operation (``restore`` in a fix's rollback) so nobody is asked twice.
+    """
     from dbmedic.guard import assert_may_change as _assert
 
-    _assert(db, app=app, environment=environment, allow_production=allow_production,
-            confirm=confirm)  # fmt: skip
+    return _assert(db, app=app, environment=environment, allow_production=allow_production,
+                   confirm=confirm, clearance=clearance)  # fmt: skip
 
 
 __all__ += ["assert_may_change", "load_config", "resolve_target"]

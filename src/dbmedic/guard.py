@@ -66,6 +66,23 @@ class Verdict:
         return f"{self.target} {how} ({'; '.join(self.reasons)})"
 
 
+@dataclass(frozen=True, slots=True)
+class Clearance:
+    """What :func:`assert_may_change` returns when it lets a database be changed: pass it to
+    the calls that change the same database later in the same operation (a fix's rollback
+    restore), so a person confirms once. Only the guard makes one."""
+
+    key: tuple[str, str, int | None, str]
+    """The database it is for (:func:`dbmedic.config.same_database_key`)."""
+    verdict: Verdict
+
+    def covers(self, db: str | URL | Database) -> bool:
+        """True when ``db`` is the database this clearance was given for."""
+        from dbmedic.config import same_database_key
+
+        return same_database_key(_url_of(db)) == self.key
+
+
 def _url_of(db: str | URL | Database) -> URL:
     from dbmedic.connect import parse_url
 
@@ -156,18 +173,25 @@ def assert_may_change(
     environment: str | ResolvedTarget | None = None,
     allow_production: bool = False,
     confirm: Confirm | None = None,
-) -> None:
+    clearance: Clearance | None = None,
+) -> Clearance:
     """Raise :class:`RefusedError` (exit 3) unless ``db`` may be changed; call it before any
     statement is sent.
 
     A protected or production-looking target needs ``allow_production`` and a ``confirm``
     callback returning the database name typed by a person (the CLI passes one only when stdin
-    is a terminal). Never connects. Raises RefusedError, or ConfigError for a broken
-    configuration file.
+    is a terminal). A ``clearance`` this function returned earlier for the same database
+    passes without asking again. Never connects. Returns the :class:`Clearance`; raises
+    RefusedError, or ConfigError for a broken configuration file.
     """
-    verdict = inspect_target(db, app=app, environment=environment)
+    from dbmedic.config import same_database_key
+
+    url = _url_of(db)
+    if clearance is not None and clearance.covers(url):
+        return clearance
+    verdict = inspect_target(url, app=app, environment=environment)
     if not verdict.production:
-        return
+        return Clearance(same_database_key(url), verdict)
     if not allow_production:
         raise RefusedError(
             f"refused: {verdict.summary}",
@@ -193,3 +217,4 @@ def assert_may_change(
             f"refused: {shown!r} is not the database name {verdict.database!r} of {verdict.target}",
             hint="nothing was changed",
         )
+    return Clearance(same_database_key(url), verdict)

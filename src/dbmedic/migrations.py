@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from dbmedic.config import ResolvedTarget
     from dbmedic.connect import Database
     from dbmedic.frameworks.base import Framework, MigrateResult, Progress
-    from dbmedic.guard import Confirm
+    from dbmedic.guard import Clearance, Confirm
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +213,7 @@ def migrate(
     allow_production: bool = False,
     confirm: Confirm | None = None,
     target: ResolvedTarget | None = None,
+    clearance: Clearance | None = None,
 ) -> MigrateReport:
     """Writes: run the pending SQL migrations of ``app`` with dbmedic's runner, resuming a
     migration that failed halfway at its failed statement.
@@ -221,7 +222,8 @@ def migrate(
     framework's own command otherwise. A failing statement is reported in the result, not raised.
     A protected or production target raises RefusedError before any statement is sent, unless
     ``allow_production`` and ``confirm`` returns the typed database name (:mod:`dbmedic.guard`);
-    ``target`` is the configured environment the CLI resolved, if any.
+    ``target`` is the configured environment the CLI resolved, if any; ``clearance`` the
+    guard's answer for this database from earlier in the same operation.
     """
     from dbmedic.connect import open_target
     from dbmedic.guard import assert_may_change
@@ -232,7 +234,7 @@ def migrate(
         _check_native(fw, root)
     assert_may_change(
         url, app=root, environment=target if target is not None else environment,
-        allow_production=allow_production, confirm=confirm,
+        allow_production=allow_production, confirm=confirm, clearance=clearance,
     )  # fmt: skip
     with open_target(url) as database:
         if fw is None:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from dbmedic.config import ResolvedTarget
     from dbmedic.connect import Database
-    from dbmedic.guard import Confirm
+    from dbmedic.guard import Clearance, Confirm
 
 __all__ = [
     "Backup",
@@ -275,6 +275,7 @@ def restore(
     allow_production: bool = False,
     confirm: Confirm | None = None,
     environment: str | ResolvedTarget | None = None,
+    clearance: Clearance | None = None,
 ) -> RestoreResult:
     """Restore a backup into ``url`` and prove it: tables, row counts and checksums must match.
 
@@ -282,7 +283,8 @@ def restore(
     another database family, or when the target has tables and ``force`` is false. ``create``
     creates the database with the backup's charset and collation. Raises BackupError, and
     RefusedError for a protected or production target (see :func:`dbmedic.guard.assert_may_change`:
-    ``allow_production`` plus a ``confirm`` callback returning the typed database name).
+    ``allow_production`` plus a ``confirm`` callback returning the typed database name, or the
+    ``clearance`` the guard gave for this database earlier in the same operation).
     """
     began = time.monotonic()
     check = verify_backup(backup_or_path)
@@ -301,8 +303,9 @@ def restore(
     from dbmedic.guard import assert_may_change
 
     assert_may_change(
-        target.url, environment=environment, allow_production=allow_production, confirm=confirm
-    )
+        target.url, environment=environment, allow_production=allow_production, confirm=confirm,
+        clearance=clearance,
+    )  # fmt: skip
     family = get_family(target.family)
     method = family.method_named(manifest.method)
     if create:

@@ -157,14 +157,14 @@ def restore_cmd(
     confirm = typed_confirmation() if allow_production else None
     with _errors():
         target = _target(env, db)
-        # Asked here, before the progress bar; restore checks again with the same answer.
-        api.assert_may_change(
+        # Asked here, before the progress bar draws; restore takes the guard's clearance.
+        clearance = api.assert_may_change(
             target.url, environment=target, allow_production=allow_production, confirm=confirm
         )
     with _errors(), _progress(show_progress() and not as_json, "restore") as progress:
         result = api.restore(
             backup, target.url, create=create, force=force, jobs=jobs, progress=progress,
-            allow_production=allow_production, confirm=confirm, environment=target,
+            clearance=clearance,
         )  # fmt: skip
     if as_json:
         print_json(result.to_dict())
