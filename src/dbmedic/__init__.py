@@ -7,16 +7,33 @@ The library API lives in :mod:`dbmedic.api`; its functions are also reachable he
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
+
+_SHADOWED = frozenset({"inspect", "diff", "verify"})
+"""API functions named like a submodule (dbmedic/inspect.py, ...): ``dbmedic.inspect`` stays the
+function even after the submodule is imported (the module remains in ``sys.modules``, so
+``from dbmedic.inspect import load_snapshot`` works as usual)."""
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return  # the import system binds submodules on the package; keep the function
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
     if name.startswith("_"):
         raise AttributeError(name)
-    from dbmedic import api
-
+    api = importlib.import_module("dbmedic.api")
     try:
         return getattr(api, name)
     except AttributeError:

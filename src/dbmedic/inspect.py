@@ -1,0 +1,536 @@
+"""Reading a schema from a live database, and schema snapshots on disk.
+
+``inspect_schema(db)`` asks the database's dialect to read its catalog (a constant number of bulk
+queries) and stamps the result with the time it was taken. A snapshot is the same
+:class:`~dbmedic.model.Schema` as stable, versioned JSON (``"format": "dbmedic.schema/1"``, sorted
+keys, columns in ordinal order), so production can be captured once and compared offline; the law
+``load(dump(s)) == s`` holds. ``load_source(spec)`` turns a URL or a snapshot path into a Schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbmedic.errors import DbmedicError, InspectError, SnapshotError
+from dbmedic.model import (
+    CheckConstraint,
+    Column,
+    Extra,
+    ForeignKey,
+    Index,
+    IndexColumn,
+    PrimaryKey,
+    Schema,
+    Table,
+    Trigger,
+    UniqueConstraint,
+    View,
+)
+from dbmedic.secrets import scrub
+
+if TYPE_CHECKING:
+    from dbmedic.connect import Database
+
+FORMAT = "dbmedic.schema"
+VERSION = 1
+FORMAT_TAG = f"{FORMAT}/{VERSION}"
+
+Progress = Callable[[int, int, str], None]
+"""progress(done, total, what is happening)."""
+
+
+def inspect_schema(db: Database, progress: Progress | None = None) -> Schema:
+    """Read the whole schema of ``db`` on one connection; never writes.
+
+    The result carries the server version, the database name, ``taken_at`` (ISO-8601 UTC) and
+    ``inspect_seconds``. Raises ConnectError when the server cannot be reached, InspectError when
+    reading the catalog fails.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    if progress:
+        progress(0, 1, f"reading the catalog of {db.display}")
+    taken_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    started = time.perf_counter()
+    with db.connect() as conn:
+        try:
+            schema = db.dialect.inspect(conn, db.info)
+        except DbmedicError:
+            raise
+        except DBAPIError as e:
+            reason = scrub(db.dialect.describe_error(e))
+            raise InspectError(f"cannot read the schema of {db.display} ({reason})") from e
+    seconds = time.perf_counter() - started
+    schema = replace(
+        schema,
+        database=schema.database or db.info.database or db.name or None,
+        server_version=schema.server_version or db.info.version or None,
+        charset=schema.charset or db.info.charset,
+        collation=schema.collation or db.info.collation,
+        taken_at=taken_at,
+        inspect_seconds=round(seconds, 4),
+    )
+    if progress:
+        progress(1, 1, f"read {len(schema.tables)} tables of {db.display}")
+    return schema
+
+
+# --- snapshot: writing ------------------------------------------------------------------------
+
+
+def _extra(bag: Extra) -> list[list[str]]:
+    return [[k, v] for k, v in bag]
+
+
+def _column(c: Column) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "type": c.type,
+        "raw_type": c.raw_type,
+        "nullable": c.nullable,
+        "default": c.default,
+        "auto_increment": c.auto_increment,
+        "generated": c.generated,
+        "charset": c.charset,
+        "collation": c.collation,
+        "comment": c.comment,
+        "ordinal": c.ordinal,
+        "extra": _extra(c.extra),
+    }
+
+
+def _index(i: Index) -> dict[str, Any]:
+    return {
+        "name": i.name,
+        "columns": [
+            {
+                "name": c.name,
+                "descending": c.descending,
+                "prefix": c.prefix,
+                "expression": c.expression,
+            }
+            for c in i.columns
+        ],
+        "unique": i.unique,
+        "kind": i.kind,
+        "where": i.where,
+        "extra": _extra(i.extra),
+    }
+
+
+def _table(t: Table) -> dict[str, Any]:
+    columns = sorted(t.columns.values(), key=lambda c: c.ordinal)  # stable: dict order on ties
+    pk = t.primary_key
+    return {
+        "name": t.name,
+        "columns": [_column(c) for c in columns],
+        "primary_key": None if pk is None else {"name": pk.name, "columns": list(pk.columns)},
+        "uniques": {
+            n: {"name": u.name, "columns": list(u.columns), "extra": _extra(u.extra)}
+            for n, u in t.uniques.items()
+        },
+        "indexes": {n: _index(i) for n, i in t.indexes.items()},
+        "foreign_keys": {
+            n: {
+                "name": f.name,
+                "columns": list(f.columns),
+                "ref_table": f.ref_table,
+                "ref_columns": list(f.ref_columns),
+                "on_update": f.on_update,
+                "on_delete": f.on_delete,
+                "extra": _extra(f.extra),
+            }
+            for n, f in t.foreign_keys.items()
+        },
+        "checks": {n: {"name": c.name, "expression": c.expression} for n, c in t.checks.items()},
+        "engine": t.engine,
+        "charset": t.charset,
+        "collation": t.collation,
+        "comment": t.comment,
+        "extra": _extra(t.extra),
+    }
+
+
+def snapshot_dict(schema: Schema) -> dict[str, Any]:
+    """The snapshot of ``schema`` as plain JSON data (see :func:`dump_snapshot`)."""
+    return {
+        "format": FORMAT_TAG,
+        "dialect": schema.dialect,
+        "server_version": schema.server_version,
+        "database": schema.database,
+        "charset": schema.charset,
+        "collation": schema.collation,
+        "taken_at": schema.taken_at,
+        "inspect_seconds": schema.inspect_seconds,
+        "tables": {n: _table(t) for n, t in schema.tables.items()},
+        "views": {
+            n: {"name": v.name, "definition": v.definition, "extra": _extra(v.extra)}
+            for n, v in schema.views.items()
+        },
+        "triggers": {
+            n: {
+                "name": t.name,
+                "table": t.table,
+                "timing": t.timing,
+                "event": t.event,
+                "body": t.body,
+                "extra": _extra(t.extra),
+            }
+            for n, t in schema.triggers.items()
+        },
+    }
+
+
+def dump_snapshot(schema: Schema) -> str:
+    """``schema`` as stable JSON text: sorted keys, two-space indent, trailing newline.
+
+    Contains no URL and no credential: only the dialect, server version, database name and the
+    objects. Byte-identical for equal schemas with equal provenance.
+    """
+    return json.dumps(snapshot_dict(schema), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def save_snapshot(schema: Schema, path: str | os.PathLike[str]) -> Path:
+    """Write the snapshot of ``schema`` to ``path`` atomically (temporary file, then rename).
+
+    A device or pipe (``/dev/null``, ``/dev/stdout``) is written directly. Raises SnapshotError
+    when the file cannot be written; a half-written file is never left behind.
+    """
+    target = Path(path)
+    text = dump_snapshot(schema)
+    try:
+        if target.exists() and not target.is_file():
+            with open(target, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            return target
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        raise SnapshotError(
+            f"cannot write snapshot {target} ({e.strerror or e})", path=str(target)
+        ) from e
+    return target
+
+
+# --- snapshot: reading ------------------------------------------------------------------------
+
+
+class _Reader:
+    """Typed access to snapshot JSON with one-sentence errors naming the place."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, where: str, problem: str) -> SnapshotError:
+        return SnapshotError(
+            f"snapshot {self.origin} is invalid: {where} {problem}",
+            path=self.origin,
+            hint="take it again with `dbmedic inspect URL -o FILE`",
+        )
+
+    def obj(self, value: Any, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, "is not a JSON object")
+        return value
+
+    def get(self, d: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+        if key not in d:
+            raise self.fail(where, f"has no {key!r}")
+        return self.check(d[key], kind, f"{where} field {key!r}")
+
+    def opt(
+        self,
+        d: Mapping[str, Any],
+        key: str,
+        kind: type | tuple[type, ...],
+        where: str,
+        default: Any,
+    ) -> Any:
+        value = d.get(key)
+        if value is None:
+            return default
+        return self.check(value, kind, f"{where} field {key!r}")
+
+    def check(self, value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.fail(where, f"is not of type {_JSON_NAMES.get(names, names)}")
+        return value
+
+    def strs(self, d: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        items = self.get(d, key, list, where)
+        return tuple(self.check(s, str, f"{where} {key!r} item") for s in items)
+
+    def extra(self, d: Mapping[str, Any], where: str) -> Extra:
+        items = self.opt(d, "extra", list, where, [])
+        pairs = []
+        for item in items:
+            if not (
+                isinstance(item, list) and len(item) == 2 and all(isinstance(s, str) for s in item)
+            ):
+                raise self.fail(f"{where} 'extra'", "is not a list of [name, value] pairs")
+            pairs.append((item[0], item[1]))
+        return tuple(sorted(pairs))
+
+    def named(self, d: Mapping[str, Any], key: str, where: str) -> dict[str, Mapping[str, Any]]:
+        items = self.opt(d, key, dict, where, {})
+        return {
+            self.check(n, str, f"{where} {key!r} key"): self.obj(v, f"{where} {key[:-1]} {n!r}")
+            for n, v in sorted(items.items())
+        }
+
+
+_JSON_NAMES = {
+    "str": "string",
+    "int": "integer",
+    "bool": "boolean",
+    "dict": "object",
+    "list": "array",
+}
+
+
+def _read_column(r: _Reader, d: Mapping[str, Any], where: str, position: int) -> Column:
+    ordinal = r.opt(d, "ordinal", int, where, position)
+    return Column(
+        name=r.get(d, "name", str, where),
+        type=r.get(d, "type", str, where),
+        nullable=r.opt(d, "nullable", bool, where, True),
+        default=r.opt(d, "default", str, where, None),
+        auto_increment=r.opt(d, "auto_increment", bool, where, False),
+        generated=r.opt(d, "generated", str, where, None),
+        charset=r.opt(d, "charset", str, where, None),
+        collation=r.opt(d, "collation", str, where, None),
+        comment=r.opt(d, "comment", str, where, None),
+        extra=r.extra(d, where),
+        ordinal=ordinal,
+        raw_type=r.opt(d, "raw_type", str, where, ""),
+    )
+
+
+def _read_index(r: _Reader, name: str, d: Mapping[str, Any], where: str) -> Index:
+    columns = []
+    for i, c in enumerate(r.get(d, "columns", list, where), 1):
+        cw = f"{where} column #{i}"
+        c = r.obj(c, cw)
+        columns.append(
+            IndexColumn(
+                name=r.get(c, "name", str, cw),
+                descending=r.opt(c, "descending", bool, cw, False),
+                prefix=r.opt(c, "prefix", int, cw, None),
+                expression=r.opt(c, "expression", bool, cw, False),
+            )
+        )
+    return Index(
+        name=name,
+        columns=tuple(columns),
+        unique=r.opt(d, "unique", bool, where, False),
+        kind=r.opt(d, "kind", str, where, "btree"),
+        where=r.opt(d, "where", str, where, None),
+        extra=r.extra(d, where),
+    )
+
+
+def _read_table(r: _Reader, name: str, d: Mapping[str, Any]) -> Table:
+    where = f"table {name!r}"
+    columns: dict[str, Column] = {}
+    for i, c in enumerate(r.get(d, "columns", list, where), 1):
+        column = _read_column(r, r.obj(c, f"{where} column #{i}"), f"{where} column #{i}", i)
+        columns[column.name] = column
+    pk_data = d.get("primary_key")
+    pk = None
+    if pk_data is not None:
+        pw = f"{where} primary key"
+        pk_data = r.obj(pk_data, pw)
+        pk = PrimaryKey(r.strs(pk_data, "columns", pw), r.opt(pk_data, "name", str, pw, None))
+    uniques = {
+        n: UniqueConstraint(n, r.strs(u, "columns", f"{where} unique {n!r}"), r.extra(u, where))
+        for n, u in r.named(d, "uniques", where).items()
+    }
+    indexes = {
+        n: _read_index(r, n, i, f"{where} index {n!r}")
+        for n, i in r.named(d, "indexes", where).items()
+    }
+    fks = {}
+    for n, f in r.named(d, "foreign_keys", where).items():
+        fw = f"{where} foreign key {n!r}"
+        fks[n] = ForeignKey(
+            name=n,
+            columns=r.strs(f, "columns", fw),
+            ref_table=r.get(f, "ref_table", str, fw),
+            ref_columns=r.strs(f, "ref_columns", fw),
+            on_update=r.opt(f, "on_update", str, fw, "NO ACTION"),
+            on_delete=r.opt(f, "on_delete", str, fw, "NO ACTION"),
+            extra=r.extra(f, fw),
+        )
+    checks = {
+        n: CheckConstraint(n, r.get(c, "expression", str, f"{where} check {n!r}"))
+        for n, c in r.named(d, "checks", where).items()
+    }
+    return Table(
+        name=name,
+        columns=columns,
+        primary_key=pk,
+        uniques=uniques,
+        indexes=indexes,
+        foreign_keys=fks,
+        checks=checks,
+        engine=r.opt(d, "engine", str, where, None),
+        charset=r.opt(d, "charset", str, where, None),
+        collation=r.opt(d, "collation", str, where, None),
+        comment=r.opt(d, "comment", str, where, None),
+        extra=r.extra(d, where),
+    )
+
+
+def schema_from_dict(data: Any, origin: str = "<data>") -> Schema:
+    """Build a Schema from parsed snapshot JSON, validating format, version and fields."""
+    r = _Reader(origin)
+    if not isinstance(data, dict):
+        raise r.fail("the top level", "is not a JSON object")
+    tag = data.get("format")
+    if not isinstance(tag, str) or "/" not in tag or tag.rsplit("/", 1)[0] != FORMAT:
+        raise SnapshotError(
+            f"{origin} is not a dbmedic schema snapshot (format is {tag!r}, expected {FORMAT_TAG!r})",
+            path=origin,
+        )
+    version_text = tag.rsplit("/", 1)[1]
+    if not version_text.isdigit():
+        raise r.fail("the format tag", f"{tag!r} has no version number")
+    if int(version_text) > VERSION:
+        from dbmedic import __version__
+
+        raise SnapshotError(
+            f"snapshot {origin} has format version {version_text}, newer than this dbmedic "
+            f"({__version__}) reads (version {VERSION})",
+            path=origin,
+            hint="upgrade dbmedic",
+        )
+    seconds = data.get("inspect_seconds")
+    if seconds is not None:
+        seconds = float(r.check(seconds, (int, float), "field 'inspect_seconds'"))
+    top = "the snapshot"
+    tables = {n: _read_table(r, n, t) for n, t in r.named(data, "tables", top).items()}
+    views = {
+        n: View(n, r.get(v, "definition", str, f"view {n!r}"), r.extra(v, f"view {n!r}"))
+        for n, v in r.named(data, "views", top).items()
+    }
+    triggers = {}
+    for n, t in r.named(data, "triggers", top).items():
+        tw = f"trigger {n!r}"
+        triggers[n] = Trigger(
+            name=n,
+            table=r.get(t, "table", str, tw),
+            timing=r.get(t, "timing", str, tw),
+            event=r.get(t, "event", str, tw),
+            body=r.get(t, "body", str, tw),
+            extra=r.extra(t, tw),
+        )
+    return Schema(
+        dialect=r.get(data, "dialect", str, top),
+        tables=tables,
+        views=views,
+        triggers=triggers,
+        database=r.opt(data, "database", str, top, None),
+        server_version=r.opt(data, "server_version", str, top, None),
+        charset=r.opt(data, "charset", str, top, None),
+        collation=r.opt(data, "collation", str, top, None),
+        taken_at=r.opt(data, "taken_at", str, top, None),
+        inspect_seconds=seconds,
+    )
+
+
+def parse_snapshot(text: str, origin: str = "<text>") -> Schema:
+    """A Schema from snapshot JSON text; raises SnapshotError with one sentence."""
+    if not text.strip():
+        raise SnapshotError(f"snapshot {origin} is empty", path=origin)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        at_end = e.pos >= len(text.rstrip())
+        if at_end or (e.msg.startswith(("Unterminated", "Expecting")) and _truncated(text)):
+            raise SnapshotError(
+                f"snapshot {origin} is truncated (the JSON ends at line {e.lineno} before it is complete)",
+                path=origin,
+                hint="take it again with `dbmedic inspect URL -o FILE`",
+            ) from None
+        raise SnapshotError(
+            f"snapshot {origin} is not JSON ({e.msg} at line {e.lineno}, column {e.colno})",
+            path=origin,
+        ) from None
+    return schema_from_dict(data, origin)
+
+
+def _truncated(text: str) -> bool:
+    """JSON that starts like an object or array but whose brackets never close."""
+    stripped = text.strip()
+    return stripped.startswith(("{", "[")) and stripped.count("{") + stripped.count(
+        "["
+    ) > stripped.count("}") + stripped.count("]")
+
+
+def load_snapshot(path: str | os.PathLike[str]) -> Schema:
+    """Read and validate a snapshot file; raises SnapshotError (missing, not JSON, truncated,
+    wrong format, newer version, missing fields)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise SnapshotError(f"snapshot {p} does not exist", path=str(p)) from None
+    except OSError as e:
+        raise SnapshotError(f"cannot read snapshot {p} ({e.strerror or e})", path=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SnapshotError(f"snapshot {p} is not JSON (not UTF-8 text)", path=str(p)) from None
+    return parse_snapshot(text, str(p))
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def is_url(spec: str) -> bool:
+    return "://" in spec
+
+
+def load_source(spec: str | os.PathLike[str], progress: Progress | None = None) -> Schema:
+    """The schema behind ``spec``: a database URL (opened read-only and inspected), a snapshot
+    file (``.json``), or a path to an SQLite database file.
+
+    Raises ConfigError, ConnectError, InspectError or SnapshotError.
+    """
+    from dbmedic.connect import open_reference
+    from dbmedic.errors import ConfigError
+
+    text = os.fspath(spec)
+    if not is_url(text):
+        path = Path(text)
+        if path.is_file():
+            with open(path, "rb") as fh:
+                head = fh.read(len(_SQLITE_MAGIC))
+            if head != _SQLITE_MAGIC:
+                return load_snapshot(path)
+        elif path.suffix.lower() == ".json":
+            raise SnapshotError(f"snapshot {path} does not exist", path=str(path))
+        elif not path.exists():
+            raise ConfigError(
+                f"{scrub(text)!r} is neither a database URL nor an existing snapshot file",
+                hint="give a URL like mysql://user@host/db or a snapshot taken with `dbmedic inspect -o`",
+            )
+    with open_reference(text) as db:
+        return inspect_schema(db, progress)
