@@ -7,7 +7,6 @@ The library API lives in :mod:`dbmedic.api`; its functions are also reachable he
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import Any
@@ -17,7 +16,8 @@ __version__ = "0.1.0"
 _SHADOWED = frozenset({"inspect", "diff", "verify"})
 """API functions named like a submodule (dbmedic/inspect.py, ...): ``dbmedic.inspect`` stays the
 function even after the submodule is imported (the module remains in ``sys.modules``, so
-``from dbmedic.inspect import load_snapshot`` works as usual)."""
+``from dbmedic.inspect import load_snapshot`` works as usual; ``import dbmedic.inspect as m``
+does not, write ``from dbmedic import inspect as ...`` only for the function)."""
 
 
 class _Package(types.ModuleType):
@@ -31,10 +31,12 @@ sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
-    if name.startswith("_"):
+    """Resolve ``dbmedic.<api function>`` lazily; submodules import as usual."""
+    import importlib
+
+    if name.startswith("_") or name == "api":
         raise AttributeError(name)
     api = importlib.import_module("dbmedic.api")
-    try:
+    if name in getattr(api, "__all__", ()):
         return getattr(api, name)
-    except AttributeError:
-        raise AttributeError(f"module 'dbmedic' has no attribute {name!r}") from None
+    raise AttributeError(f"module 'dbmedic' has no attribute {name!r}")
