@@ -60,9 +60,16 @@ def print_json(data: Any) -> None:
 
 def fail(message: str, code: ExitCode = ExitCode.TROUBLE) -> typer.Exit:
     """Print ``dbmedic: message`` on stderr and return the Exit to raise."""
+    from rich.markup import escape
+
     from dbmedic.secrets import scrub
 
-    stderr.print(f"[bold red]dbmedic:[/] {scrub(message)}", markup=True, highlight=False)
+    stderr.print(
+        f"[bold red]dbmedic:[/] {escape(scrub(message))}",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,  # one sentence stays one line, also in pipes and logs
+    )
     return typer.Exit(int(code))
 
 

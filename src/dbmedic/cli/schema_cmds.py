@@ -87,6 +87,11 @@ StrictOrderOpt = Annotated[
 ]
 
 
+def say(text: str) -> None:
+    """One line of output on stdout, never hard-wrapped (pipes and logs keep whole lines)."""
+    stdout.print(text, soft_wrap=True)
+
+
 # --- inspect ----------------------------------------------------------------------------------
 
 
@@ -106,6 +111,8 @@ def inspect_cmd(
     The database is opened read-only. The snapshot is stable, sorted JSON (format
     dbmedic.schema/1) that diff and verify accept in place of a URL; it never holds a secret.
     """
+    from rich.markup import escape
+
     from dbmedic import api
 
     with guarded(), progress_callback(not as_json) as progress:
@@ -115,7 +122,7 @@ def inspect_cmd(
 
         print_json(snapshot_dict(schema))
     elif output:
-        stdout.print(f"wrote {output}: {_totals_text(schema)}")
+        say(f"wrote {escape(str(output))}: {escape(_totals_text(schema))}")
     else:
         _show_schema(schema)
 
@@ -162,7 +169,7 @@ def _show_schema(schema: Schema) -> None:
         table.add_row(t.name, str(len(t.columns)), str(n_idx), str(len(t.foreign_keys)))
     stdout.print(table)
     if schema.views or schema.triggers:
-        stdout.print(f"{totals['views']} views, {totals['triggers']} triggers")
+        say(f"{totals['views']} views, {totals['triggers']} triggers")
 
 
 # --- diff -------------------------------------------------------------------------------------
@@ -242,14 +249,9 @@ def _some(names: tuple[str, ...]) -> str:
 
 def _show_diff(result: Diff) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     from dbmedic.diff import describe
 
-    parity = Table.grid(padding=(0, 2))
-    for _ in range(3):
-        parity.add_column(justify="right")
-    parity.columns[0].justify = "left"
     for line in result.parity.lines():
         if not line.expected and not line.extra and line is not result.parity.tables:
             continue
@@ -259,32 +261,27 @@ def _show_diff(result: Diff) -> None:
             notes.append(f"{line.changed} changed")
         if line.extra:
             notes.append(f"{line.extra} extra")
-        parity.add_row(
-            line.kind,
-            f"[{style}]{line.present}/{line.expected}[/]",
-            f"[{style}]({line.percent:.1f}%)[/]",
-            ", ".join(notes),
-        )
-    stdout.print(parity)
+        note = f"  [dim]{', '.join(notes)}[/]" if notes else ""
+        say(f"[{style}]{escape(line.text())}[/]{note}")
     if result.cross_family:
-        stdout.print(
+        say(
             f"[dim]comparing {result.source_dialect} with {result.target_dialect}: "
             "engine, charset and collation are not compared[/]"
         )
     if result.is_empty:
         note = " (column order differs, see below)" if result.column_order else ""
-        stdout.print(f"[green]identical[/]{note}")
+        say(f"[green]identical[/]{note}")
     if result.missing_tables:
-        stdout.print(f"\n[bold]missing tables[/] ({len(result.missing_tables)}):")
+        say(f"\n[bold]missing tables[/] ({len(result.missing_tables)}):")
         _show_groups(result.missing_table_groups())
     if result.extra_tables:
-        stdout.print(f"\n[bold]extra tables[/] ({len(result.extra_tables)}), not in SOURCE:")
+        say(f"\n[bold]extra tables[/] ({len(result.extra_tables)}), not in SOURCE:")
         _show_groups(result.extra_table_groups())
     changed = result.table_changes()
     if changed:
-        stdout.print(f"\n[bold]changed[/] ({len(changed)}):")
+        say(f"\n[bold]changed[/] ({len(changed)}):")
         for table, changes in changed.items():
-            stdout.print(f"  {escape(table)}")
+            say(f"  {escape(table)}")
             for change in changes:
                 mark = (
                     "+"
@@ -294,31 +291,32 @@ def _show_diff(result: Diff) -> None:
                     else "~"
                 )
                 colour = {"+": "green", "-": "red", "~": "yellow"}[mark]
-                stdout.print(f"    [{colour}]{mark}[/] {escape(describe(change))}")
+                say(f"    [{colour}]{mark}[/] {escape(describe(change))}")
     if result.column_order:
         counted = "" if result.strict_order else " (not a difference without --strict-order)"
-        stdout.print(f"\n[bold]column order[/] ({len(result.column_order)} tables){counted}:")
+        say(f"\n[bold]column order[/] ({len(result.column_order)} tables){counted}:")
         for o in result.column_order:
-            stdout.print(f"  {escape(o.table)}: SOURCE {', '.join(o.source)}")
-            stdout.print(f"  {' ' * len(o.table)}  TARGET {', '.join(o.target)}")
+            say(f"  {escape(o.table)}: SOURCE {escape(', '.join(o.source))}")
+            say(f"  {' ' * len(o.table)}  TARGET {escape(', '.join(o.target))}")
     if not result.is_empty:
         total = len(result.changes) + (len(result.column_order) if result.strict_order else 0)
-        stdout.print(
-            f"\n{total} differences; `dbmedic diff --sql` prints the DDL that fixes TARGET"
-        )
+        say(f"\n{total} differences; `dbmedic diff --sql` prints the DDL that fixes TARGET")
 
 
 def _show_groups(groups: list[TableGroup]) -> None:
+    """Prefix groups one per line (``retell_*  12  retell_agents, ...``), then the single tables."""
     from rich.markup import escape
 
-    width = max((len(g.label) for g in groups), default=0)
-    for g in groups:
-        if len(g.tables) == 1:
-            stdout.print(f"  {escape(g.label)}")
-        else:
-            stdout.print(
-                f"  {escape(g.label.ljust(width))}  {len(g.tables):>4}  [dim]{escape(_some(g.tables))}[/]"
-            )
+    shared = [g for g in groups if len(g.tables) > 1]
+    single = [g.label for g in groups if len(g.tables) == 1]
+    width = max((len(g.label) for g in shared), default=0)
+    for g in shared:
+        say(
+            f"  {escape(g.label.ljust(width))}  {len(g.tables):>4}  [dim]{escape(_some(g.tables))}[/]"
+        )
+    if single:
+        label = "other" if shared else "tables"
+        stdout.print(f"  {label} ({len(single)}): {escape(', '.join(single))}")
 
 
 # --- verify -----------------------------------------------------------------------------------
@@ -378,10 +376,10 @@ def _show_verdict(verdict: Verdict) -> None:
         mark = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]"}[
             str(check.status)
         ]
-        stdout.print(f"{mark} {check.name:<16} {escape(check.detail)}")
+        say(f"{mark} {check.name:<16} {escape(check.detail)}")
     if verdict.in_sync:
-        stdout.print(f"[green]{verdict.target} passes all {len(verdict.checks)} checks[/]")
+        say(f"[green]{escape(verdict.target)} passes all {len(verdict.checks)} checks[/]")
     else:
-        stdout.print(
+        say(
             f"[red]{len(verdict.failed)} of {len(verdict.checks)} checks failed[/] for {escape(verdict.target)}"
         )
