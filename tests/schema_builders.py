@@ -170,7 +170,8 @@ def schemas(draw: st.DrawFn) -> Schema:
         tables=tabs,
         views={n: View(n, d, e) for n, (d, e) in sorted(views.items())},
         triggers={
-            n: Trigger(n, t, "AFTER", "INSERT", b, e) for n, (t, b, e) in sorted(triggers.items())
+            f"{t}.{n}": Trigger(n, t, "AFTER", "INSERT", b, e)
+            for n, (t, b, e) in sorted(triggers.items())
         },
         database=draw(opt_texts),
         server_version=draw(opt_texts),

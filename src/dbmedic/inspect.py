@@ -357,18 +357,22 @@ def _read_table(r: _Reader, name: str, d: Mapping[str, Any]) -> Table:
         pk_data = r.obj(pk_data, pw)
         pk = PrimaryKey(r.strs(pk_data, "columns", pw), r.opt(pk_data, "name", str, pw, None))
     uniques = {
-        n: UniqueConstraint(n, r.strs(u, "columns", f"{where} unique {n!r}"), r.extra(u, where))
+        n: UniqueConstraint(
+            r.opt(u, "name", str, where, n),
+            r.strs(u, "columns", f"{where} unique {n!r}"),
+            r.extra(u, where),
+        )
         for n, u in r.named(d, "uniques", where).items()
     }
     indexes = {
-        n: _read_index(r, n, i, f"{where} index {n!r}")
+        n: _read_index(r, r.opt(i, "name", str, where, n), i, f"{where} index {n!r}")
         for n, i in r.named(d, "indexes", where).items()
     }
     fks = {}
     for n, f in r.named(d, "foreign_keys", where).items():
         fw = f"{where} foreign key {n!r}"
         fks[n] = ForeignKey(
-            name=n,
+            name=r.opt(f, "name", str, fw, n),
             columns=r.strs(f, "columns", fw),
             ref_table=r.get(f, "ref_table", str, fw),
             ref_columns=r.strs(f, "ref_columns", fw),
@@ -377,7 +381,9 @@ def _read_table(r: _Reader, name: str, d: Mapping[str, Any]) -> Table:
             extra=r.extra(f, fw),
         )
     checks = {
-        n: CheckConstraint(n, r.get(c, "expression", str, f"{where} check {n!r}"))
+        n: CheckConstraint(
+            r.opt(c, "name", str, where, n), r.get(c, "expression", str, f"{where} check {n!r}")
+        )
         for n, c in r.named(d, "checks", where).items()
     }
     return Table(
@@ -423,16 +429,23 @@ def schema_from_dict(data: Any, origin: str = "<data>") -> Schema:
     if seconds is not None:
         seconds = float(r.check(seconds, (int, float), "field 'inspect_seconds'"))
     top = "the snapshot"
-    tables = {n: _read_table(r, n, t) for n, t in r.named(data, "tables", top).items()}
+    tables = {
+        n: _read_table(r, r.opt(t, "name", str, top, n), t)
+        for n, t in r.named(data, "tables", top).items()
+    }
     views = {
-        n: View(n, r.get(v, "definition", str, f"view {n!r}"), r.extra(v, f"view {n!r}"))
+        n: View(
+            r.opt(v, "name", str, top, n),
+            r.get(v, "definition", str, f"view {n!r}"),
+            r.extra(v, f"view {n!r}"),
+        )
         for n, v in r.named(data, "views", top).items()
     }
     triggers = {}
     for n, t in r.named(data, "triggers", top).items():
         tw = f"trigger {n!r}"
         triggers[n] = Trigger(
-            name=n,
+            name=r.opt(t, "name", str, tw, n),
             table=r.get(t, "table", str, tw),
             timing=r.get(t, "timing", str, tw),
             event=r.get(t, "event", str, tw),
