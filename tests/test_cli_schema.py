@@ -276,3 +276,22 @@ def test_debug_shows_the_traceback() -> None:
     result = CliRunner(mix_stderr=False).invoke(app, ["--debug", "inspect", "oracle://u@h/db"])
     assert result.exception is not None
     assert type(result.exception).__name__ == "UnsupportedDialect"
+
+
+def test_console_script_exit_codes(shop: str, half_shop: str) -> None:
+    """Through the real entry point (not CliRunner): 0 identical, 1 different, 2 bad input."""
+    import os
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    cmd = [sys.executable, "-c", "from dbmedic.cli import main; main()"]
+
+    def code(*args: str) -> int:
+        return subprocess.run([*cmd, *args], env=env, capture_output=True).returncode
+
+    assert code("diff", shop, shop) == 0
+    assert code("diff", shop, half_shop) == 1
+    assert code("verify", half_shop, "--expect-tables", "4") == 1
+    assert code("diff", shop, "oracle://u@h/db") == 2

@@ -16,8 +16,11 @@ def main(argv: list[str] | None = None) -> None:
 
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         state["debug"] = True
+    code = 0
     try:
-        app(args=argv, standalone_mode=False, prog_name="dbmedic")
+        # standalone_mode=False: click returns the code of a raised typer.Exit instead of exiting
+        result = app(args=argv, standalone_mode=False, prog_name="dbmedic")
+        code = result if isinstance(result, int) else 0
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
     except SystemExit:
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         fail(f"unexpected error: {type(e).__name__}: {e} (run with --debug for the traceback)")
         sys.exit(int(ExitCode.TROUBLE))
-    sys.exit(0)
+    sys.exit(code)
 
 
 __all__ = ["ExitCode", "app", "main"]

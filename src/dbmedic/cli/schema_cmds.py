@@ -169,7 +169,7 @@ def _show_schema(schema: Schema) -> None:
         table.add_row(t.name, str(len(t.columns)), str(n_idx), str(len(t.foreign_keys)))
     stdout.print(table)
     if schema.views or schema.triggers:
-        say(f"{totals['views']} views, {totals['triggers']} triggers")
+        say(f"views: {totals['views']}, triggers: {totals['triggers']}")
 
 
 # --- diff -------------------------------------------------------------------------------------
