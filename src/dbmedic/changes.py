@@ -323,6 +323,49 @@ class DropTrigger(Change):
         return self.trigger.name
 
 
+@dataclass(frozen=True, slots=True)
+class RenameTable(Change):
+    """``RENAME TABLE a TO b`` / ``ALTER TABLE a RENAME TO b``; produced by statement effects,
+    never by a diff (a diff cannot tell a rename from a drop and an add).
+
+    Render notes for dialects: MySQL/MariaDB ``RENAME TABLE `old` TO `new```; PostgreSQL and
+    SQLite ``ALTER TABLE "old" RENAME TO "new"``.
+    """
+
+    old: str
+    new: str
+    kind = "rename_table"
+
+    def reverse(self) -> RenameTable:
+        return RenameTable(self.new, self.old)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.old} -> {self.new}"
+
+
+@dataclass(frozen=True, slots=True)
+class RenameColumn(Change):
+    """``ALTER TABLE t RENAME COLUMN a TO b`` (the name only; a type change is an AlterColumn).
+
+    Render notes for dialects: ``ALTER TABLE t RENAME COLUMN a TO b`` on MySQL 8, MariaDB 10.5+,
+    PostgreSQL and SQLite 3.25+; older MySQL/MariaDB need ``CHANGE old new <full definition>``,
+    which needs the column definition from the current schema.
+    """
+
+    table: str
+    old: str
+    new: str
+    kind = "rename_column"
+
+    def reverse(self) -> RenameColumn:
+        return RenameColumn(self.table, self.new, self.old)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.table}.{self.old} -> {self.new}"
+
+
 # --- ordering -------------------------------------------------------------------------------
 
 _PHASES: tuple[tuple[type[Change], ...], ...] = (
@@ -331,8 +374,10 @@ _PHASES: tuple[tuple[type[Change], ...], ...] = (
     (DropIndex, DropUnique, DropCheck, DropPrimaryKey),
     (DropColumn,),
     (DropTable,),
+    (RenameTable,),
     (AlterTableOptions,),
     (AddTable,),
+    (RenameColumn,),
     (AddColumn, AlterColumn),
     (AddPrimaryKey, AddUnique, AddIndex, AddCheck),
     (AddForeignKey,),
@@ -345,8 +390,10 @@ PHASE_NAMES = (
     "drop indexes and keys",
     "drop columns",
     "drop tables",
+    "rename tables",
     "table options",
     "create tables",
+    "rename columns",
     "add and alter columns",
     "add keys and indexes",
     "add foreign keys",

@@ -90,6 +90,10 @@ class Dialect:
         text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         return text
 
+    def table_names(self, conn: Connection) -> list[str]:
+        """Names of the base tables of the current database, in one query (for counts)."""
+        raise NotImplementedError
+
     # --- inspection -------------------------------------------------------------------------
     def inspect(self, conn: Connection, info: ServerInfo) -> Schema:
         """Read the whole schema of the current database with a constant number of queries."""

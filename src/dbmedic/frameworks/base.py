@@ -54,6 +54,8 @@ class Framework:
     """True for the dbmate-style SQL runner that dbmedic carries out itself."""
     read_only_recognition: ClassVar[bool] = False
     """True for tools dbmedic only reads (Flyway, golang-migrate)."""
+    environment: str | None = None
+    """The framework's environment name where it has one (Laravel ``--env``); set on the instance."""
 
     def detect(self, root: Path) -> bool:
         """Read-only: does the application folder use this framework?"""
@@ -88,6 +90,14 @@ class Framework:
     def mark_applied(self, db: Database, root: Path, ids: Sequence[str]) -> None:
         """Writes: record ``ids`` as applied in the framework's own tracking format."""
         raise NotImplementedError
+
+    def framework_status(self, db: Database, root: Path) -> dict[str, bool] | None:
+        """Read-only: {migration id: applied?} as the framework's own status command prints it.
+
+        For comparison with :meth:`read` (tests, benchmarks, ``diagnose``). None when the
+        framework has no such command or it does not run natively in dbmedic.
+        """
+        return None
 
 
 _REGISTRY: dict[str, type[Framework]] = {}

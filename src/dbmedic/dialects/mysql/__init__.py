@@ -1,0 +1,227 @@
+"""MySQL and MariaDB.
+
+``MySQL`` targets MySQL 8.0.16+ (CHECK constraints in information_schema); ``MariaDB`` subclasses it
+and overrides only what differs (10.6+: ``STATISTICS.IGNORED``; string defaults quoted since
+10.2.7). A ``mysql://`` URL becomes the MariaDB dialect when the server says so (see
+``connect.open_database``).
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import TYPE_CHECKING, ClassVar
+
+from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register
+from dbmedic.dialects.mysql.normalize import quote_ident
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection
+
+    from dbmedic.changes import Change
+    from dbmedic.model import Schema, Table
+
+
+class VariantSqlFiles(SqlFiles):
+    """``sql/*.sql``, where a file of the same name in ``sql/<variant>/`` takes precedence."""
+
+    def __init__(self, package: str, variant: str | None = None) -> None:
+        super().__init__(package)
+        self.variant = variant
+
+    def __getitem__(self, name: str) -> str:
+        if self.variant:
+            override = resources.files(self.package) / "sql" / self.variant / f"{name}.sql"
+            if override.is_file():
+                return override.read_text(encoding="utf-8")
+        return super().__getitem__(name)
+
+
+_SERVER_INFO = (
+    "SELECT VERSION(), DATABASE(), @@character_set_database, @@collation_database, "
+    "@@lower_case_table_names, @@sql_mode"
+)
+_TABLE_NAMES = (
+    "SELECT TABLE_NAME FROM information_schema.TABLES "
+    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'"
+)
+_QUOTED_NAME = re.compile(r"'([^']*)'")
+_USER = re.compile(r"user '([^']*)'")
+_AFTER = {
+    kind: re.compile(kind + r" '([^']*)'", re.IGNORECASE)
+    for kind in ("database", "table", "column", "name", "host", "on", "near")
+}
+
+
+def _named(kind: str, message: str) -> str:
+    """The quoted name after ``kind`` in a server message (``database 'x'`` -> ``x``)."""
+    if kind == "table":  # MariaDB: for table `db`.`t`; MySQL: for table 't'
+        m = re.search(r"table ((?:`[^`]*`\.)?`[^`]*`)", message, re.IGNORECASE)
+        if m:
+            return m.group(1).rsplit(".", 1)[-1].strip("`")
+    m = (_USER if kind == "user" else _AFTER[kind]).search(message)
+    if m:
+        return m.group(1).rsplit(".", 1)[-1] if kind == "table" else m.group(1)
+    first = _QUOTED_NAME.search(message)
+    return first.group(1) if first else "?"
+
+
+@register("mysql")
+class MySQL(Dialect):
+    family = "mysql"
+    driver = "mysql+pymysql"
+    sqlglot_dialect = "mysql"
+    transactional_ddl = False
+    """DDL commits implicitly: https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html"""
+    catalog: ClassVar[SqlFiles | None] = VariantSqlFiles(__package__)
+
+    generated_nullability: ClassVar[bool] = True
+    """MySQL accepts NULL/NOT NULL on a generated column; MariaDB rejects both."""
+    drop_check_keyword: ClassVar[str] = "CHECK"
+    """``ALTER TABLE t DROP CHECK c`` (MySQL 8.0.16+); MariaDB only knows ``DROP CONSTRAINT``."""
+    hidden_index_keyword: ClassVar[str] = "INVISIBLE"
+    """https://dev.mysql.com/doc/refman/8.0/en/invisible-indexes.html; MariaDB says IGNORED."""
+    escaped_expressions: ClassVar[bool] = True
+    """MySQL backslash-escapes quotes in GENERATION_EXPRESSION; MariaDB prints plain SQL."""
+
+    # --- connection -------------------------------------------------------------------------
+    def server_info(self, conn: Connection) -> ServerInfo:
+        """One round trip: version, current database, its charset/collation, case and sql_mode."""
+        row = conn.exec_driver_sql(_SERVER_INFO).one()
+        version = str(row[0])
+        return ServerInfo(
+            dialect="mariadb" if "mariadb" in version.lower() else "mysql",
+            version=version,
+            database=row[1],
+            charset=row[2],
+            collation=row[3],
+            settings=(
+                ("lower_case_table_names", str(row[4])),
+                ("sql_mode", str(row[5] or "")),
+            ),
+        )
+
+    def read_only_url(self, url: URL) -> tuple[URL, dict[str, object]]:
+        """The URL unchanged: read-only mode is set per session by :meth:`on_connect`."""
+        return url, {}
+
+    def on_connect(self, dbapi_connection: object, read_only: bool) -> None:
+        """A reference session is ``READ ONLY``: the server refuses DML and DDL (error 1792)."""
+        if not read_only:
+            return
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        try:
+            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        finally:
+            cursor.close()
+
+    def describe_error(self, exc: BaseException) -> str:
+        """One sentence for a PyMySQL error; names users and databases, never a password."""
+        orig = getattr(exc, "orig", None) or exc
+        args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
+        code = args[0] if args and isinstance(args[0], int) else None
+        message = str(args[1]) if len(args) > 1 else str(orig)
+        message = message.strip().splitlines()[0] if message.strip() else type(orig).__name__
+        return _describe(code, message)
+
+    def quoted_defaults(self, info: ServerInfo) -> bool:
+        """Whether COLUMN_DEFAULT prints defaults as SQL (quoted strings, ``NULL``)."""
+        return False
+
+    def catalog_expression(self, text: str) -> str:
+        """An expression as information_schema prints it, made plain SQL."""
+        from dbmedic.dialects.mysql.normalize import unescape_catalog
+
+        return unescape_catalog(text) if self.escaped_expressions else text
+
+    def table_names(self, conn: Connection) -> list[str]:
+        """Names of the base tables of the current database, sorted, in one query."""
+        return sorted(str(r[0]) for r in conn.exec_driver_sql(_TABLE_NAMES))
+
+    # --- inspection -------------------------------------------------------------------------
+    def inspect(self, conn: Connection, info: ServerInfo) -> Schema:
+        from dbmedic.dialects.mysql.inspect import inspect_schema
+
+        return inspect_schema(self, conn, info)
+
+    # --- rendering --------------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        return quote_ident(identifier)
+
+    def render_create_table(self, table: Table) -> list[str]:
+        from dbmedic.dialects.mysql.render import create_table
+
+        return create_table(self, table)
+
+    def render_change(self, change: Change) -> list[str]:
+        from dbmedic.dialects.mysql.render import render_change
+
+        return render_change(self, change)
+
+
+@register("mariadb")
+class MariaDB(MySQL):
+    catalog: ClassVar[SqlFiles | None] = VariantSqlFiles(__package__, "mariadb")
+    generated_nullability = False
+    """https://mariadb.com/kb/en/generated-columns/: no NULL/NOT NULL on a generated column."""
+    drop_check_keyword = "CONSTRAINT"
+    """https://mariadb.com/kb/en/alter-table/#drop-constraint"""
+    hidden_index_keyword = "IGNORED"
+    """https://mariadb.com/kb/en/ignored-indexes/"""
+    escaped_expressions = False
+
+    def quoted_defaults(self, info: ServerInfo) -> bool:
+        """MariaDB 10.2.7+ prints COLUMN_DEFAULT as SQL: https://mariadb.com/kb/en/information-schema-columns-table/"""
+        m = re.match(r"(\d+)\.(\d+)\.(\d+)", info.version)
+        return m is None or tuple(int(x) for x in m.groups()) >= (10, 2, 7)
+
+
+def _describe(code: int | None, message: str) -> str:
+    """The sentence for a server or client error code."""
+    if code in (1045, 1698):
+        return f"access denied for user '{_named('user', message)}' (wrong user name or password)"
+    if code == 1049:
+        return f"unknown database '{_named('database', message)}'"
+    if code == 1044:
+        return f"user '{_named('user', message)}' has no access to database '{_named('database', message)}'"
+    if code in (1142, 1143):
+        verb = message.split(" command denied", 1)[0].strip().upper()
+        return (
+            f"user '{_named('user', message)}' lacks the {verb} privilege "
+            f"on table '{_named('table', message)}'"
+        )
+    if code == 1227:
+        return "access denied: this needs a privilege the user does not have"
+    if code == 1130:
+        return f"the server does not allow connections from host '{_named('host', message)}'"
+    if code == 2003:
+        reason = message.rsplit("(", 1)[-1].rstrip(")") if "(" in message else "no answer"
+        reason = re.sub(r"\[Errno -?\d+\]\s*", "", reason).strip().lower()
+        return f"cannot reach the server at '{_named('on', message)}' ({reason})"
+    if code in (2006, 2013):
+        return "the connection to the server was lost"
+    if code == 1040:
+        return "the server has too many connections"
+    if code == 1792:
+        return "the database was opened read-only, so the server refused the write"
+    if code == 1146:
+        return f"table '{_named('table', message)}' does not exist"
+    if code == 1050:
+        return f"table '{_named('table', message)}' already exists"
+    if code == 1060:
+        return f"duplicate column name '{_named('name', message)}'"
+    if code == 1061:
+        return f"duplicate key name '{_named('name', message)}'"
+    if code == 1054:
+        return f"unknown column '{_named('column', message)}'"
+    if code == 1064:
+        return "SQL syntax error" + (
+            f" near '{_named('near', message)}'" if "near '" in message else ""
+        )
+    if code in (1005, 1215, 1822):
+        return f"cannot create the foreign key: {message}"
+    if code in (1451, 1452):
+        return "a foreign key constraint fails"
+    if code is not None:
+        return f"MySQL error {code}: {message}"
+    return message

@@ -1,0 +1,1 @@
+"""Modules dbmedic runs inside an Alembic project's own Python."""

@@ -1,0 +1,1 @@
+"""Modules dbmedic runs inside a Django project (its folder goes on the project's PYTHONPATH)."""
