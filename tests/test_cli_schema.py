@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
-from conftest import ADMIN_URLS, run_sql
 from dbmedic.cli import app
 from dbmedic.inspect import save_snapshot
+from dbtest import ADMIN_URLS, run_sql
 from schema_builders import schema, table
 
 SHOP = """
@@ -229,9 +229,9 @@ def test_bad_urls_are_one_sentence_exit_2_nothing_written(
 
 @pytest.mark.parametrize("backend_name", ["mariadb", "postgresql"])
 def test_unknown_database(backend_name: str, tmp_path: Path) -> None:
-    from conftest import _server_problem
+    from dbtest import server_problem
 
-    if _server_problem(backend_name):
+    if server_problem(backend_name):
         pytest.skip(f"{backend_name} is not running")
     url = make_url(ADMIN_URLS[backend_name]).set(database="dbm_no_such_db_4711")
     text = url.render_as_string(hide_password=False)
@@ -242,9 +242,9 @@ def test_unknown_database(backend_name: str, tmp_path: Path) -> None:
 
 
 def test_wrong_password_mariadb(tmp_path: Path) -> None:
-    from conftest import _server_problem
+    from dbtest import server_problem
 
-    if _server_problem("mariadb"):
+    if server_problem("mariadb"):
         pytest.skip("mariadb is not running")
     url = make_url(ADMIN_URLS["mariadb"]).set(username="dbm_nobody", password="Wr0ngPass!")
     err = one_sentence_error(run("inspect", url.render_as_string(hide_password=False)))

@@ -11,10 +11,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
-from conftest import ADMIN_URLS, DatabaseFactory, run_sql
 from dbmedic import api
 from dbmedic.cli import app
 from dbmedic.errors import DbmedicError
+from dbtest import ADMIN_URLS, DatabaseFactory, run_sql
 
 PASSWORD = "Sq1-" + uuid.uuid4().hex[:12] + "-pw"
 SCHEMA = """

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from conftest import DatabaseFactory, run_sql
 from dbmedic import api
 from dbmedic.diff import diff_schemas
 from dbmedic.inspect import load_snapshot, save_snapshot
+from dbtest import DatabaseFactory, run_sql
 
 RICH = {
     "mariadb": """

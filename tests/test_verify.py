@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import dbmedic
-from conftest import run_sql
 from dbmedic.errors import SnapshotError
 from dbmedic.verify import CheckStatus
+from dbtest import run_sql
 
 
 @pytest.fixture
