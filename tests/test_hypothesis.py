@@ -36,6 +36,10 @@ from schema_builders import schemas
 # --- pure laws --------------------------------------------------------------------------------
 
 
+PURE = settings(max_examples=50, deadline=None)
+
+
+@PURE
 @given(schemas())
 def test_diff_of_a_schema_with_itself_is_empty(s: Schema) -> None:
     d = diff_schemas(s, s, strict_order=True)
@@ -43,6 +47,7 @@ def test_diff_of_a_schema_with_itself_is_empty(s: Schema) -> None:
     assert d.parity.complete
 
 
+@PURE
 @given(schemas(), schemas())
 def test_every_change_reverses_twice_to_itself(a: Schema, b: Schema) -> None:
     for change in diff_schemas(a, b).changes:
@@ -53,6 +58,7 @@ def test_every_change_reverses_twice_to_itself(a: Schema, b: Schema) -> None:
         )
 
 
+@PURE
 @given(schemas(), schemas())
 def test_parity_numbers_are_consistent(a: Schema, b: Schema) -> None:
     p = diff_schemas(a, b).parity
@@ -64,6 +70,7 @@ def test_parity_numbers_are_consistent(a: Schema, b: Schema) -> None:
         assert (line.percent == 100.0) == (line.present == line.expected)
 
 
+@PURE
 @given(schemas())
 def test_snapshot_round_trip(s: Schema) -> None:
     text = dump_snapshot(s)
