@@ -40,11 +40,27 @@ def test_command_has_help(name: str) -> None:
     assert commands()[name].help, f"{name} has no help text"
 
 
+def options(command: click.Command) -> list[str]:
+    """Long options of a command, and of its subcommands for a group."""
+    found = [
+        opt
+        for param in command.params
+        if isinstance(param, click.Option)
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help"
+    ]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            found.extend(options(sub))
+    return found
+
+
 @pytest.mark.parametrize("name", sorted(commands()))
 def test_command_is_documented_with_every_option(name: str) -> None:
     text = section(name)
-    for param in commands()[name].params:
-        if isinstance(param, click.Option):
-            for opt in param.opts:
-                if opt.startswith("--") and opt != "--help":
-                    assert opt in text, f"docs/cli.md section {name} does not mention {opt}"
+    command = commands()[name]
+    for opt in options(command):
+        assert opt in text, f"docs/cli.md section {name} does not mention {opt}"
+    if isinstance(command, click.Group):
+        for sub in command.commands:
+            assert f"dbmedic {name} {sub}" in text, f"docs/cli.md does not show {name} {sub}"

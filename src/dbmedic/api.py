@@ -7,14 +7,19 @@ is reported through an optional ``progress`` callback. The CLI is a thin layer o
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy.engine import URL
 
     from dbmedic.connect import Database
+    from dbmedic.demo.build import DemoResult
     from dbmedic.diff import Diff
+    from dbmedic.frameworks.base import Progress
+    from dbmedic.migrations import MigrateReport, StatusReport
     from dbmedic.model import Schema
     from dbmedic.verify import Verdict
 
@@ -22,9 +27,6 @@ __all__: list[str] = []
 
 # === schema: inspect, snapshot, diff, verify ==================================================
 # (owner: schema branch) Imports stay inside the functions so that `import dbmedic` is cheap.
-
-Progress = Callable[[int, int, str], None]
-"""progress(done, total, what is happening)."""
 
 
 def inspect(url: str | URL, progress: Progress | None = None) -> Schema:
@@ -125,3 +127,96 @@ def verify(
 
 __all__ += ["diff", "diff_sql", "inspect", "load", "snapshot", "verify"]
 # === end schema ===============================================================================
+
+
+# --- backups (issue 6) ------------------------------------------------------------------------
+# Thin wrappers over dbmedic.backup, imported lazily so `import dbmedic` stays fast.
+
+
+def backup(url: Any, dir: Any = "backups", **options: Any) -> Any:
+    """Back up a database into ``dir`` (default ``./backups``); returns a checked ``Backup``.
+
+    Options: ``schema_only``, ``tool`` (auto|builtin|external), ``compression`` (zstd|gzip|none),
+    ``jobs``, ``progress``. Raises BackupError / ConnectError. See :func:`dbmedic.backup.backup`.
+    """
+    from dbmedic.backup import backup as _backup
+
+    return _backup(url, dir, **options)
+
+
+def restore(backup: Any, url: Any, **options: Any) -> Any:
+    """Restore a backup into ``url`` and verify tables, row counts and checksums.
+
+    Options: ``create``, ``force``, ``jobs``, ``progress``. Raises BackupError when the backup is
+    damaged, of another family, the target has tables (without ``force``) or the result differs.
+    """
+    from dbmedic.backup import restore as _restore
+
+    return _restore(backup, url, **options)
+
+
+def verify_backup(backup: Any) -> Any:
+    """Check a backup's files against its manifest; returns a ``BackupCheck`` (reads only)."""
+    from dbmedic.backup import verify_backup as _verify
+
+    return _verify(backup)
+
+
+def list_backups(dir: Any = "backups") -> Any:
+    """The complete backups in ``dir``, oldest first."""
+    from dbmedic.backup import list_backups as _list
+
+    return _list(dir)
+
+
+def prune_backups(dir: Any, keep: int) -> Any:
+    """Delete all but the ``keep`` newest backups of each database; returns removed paths."""
+    from dbmedic.backup import prune_backups as _prune
+
+    return _prune(dir, keep)
+
+
+__all__ += ["backup", "list_backups", "prune_backups", "restore", "verify_backup"]
+
+# --- migrations: status, migrate, demo (owner: migrations branch) ------------------------------
+
+
+def status(
+    app: Path | str,
+    db: str | None = None,
+    framework: str | None = None,
+    environment: str | None = None,
+) -> StatusReport:
+    """Read-only: framework, migrations with their state, counts per state, table count.
+
+    ``db`` defaults to the app's own configuration (dbmate DATABASE_URL, Laravel .env...).
+    Raises ConfigError, ConnectError or MigrationError (one sentence each).
+    """
+    from dbmedic.migrations import status as _status
+
+    return _status(app, db, framework, environment)
+
+
+def migrate(
+    app: Path | str,
+    db: str | None = None,
+    framework: str | None = None,
+    environment: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> MigrateReport:
+    """Writes: run pending SQL (dbmate-format) migrations natively, resuming a half-run one."""
+    from dbmedic.migrations import migrate as _migrate
+
+    return _migrate(app, db, framework, environment, progress=progress)
+
+
+def demo(directory: Path | str | None = None, *, progress: Progress | None = None) -> DemoResult:
+    """Writes (only inside ``directory``): build the seed incident on SQLite: an example app, a
+    production database with the full history and a staging database stopped at the failure."""
+    from dbmedic.demo.build import build_demo
+
+    return build_demo(directory, progress=progress)
+
+
+__all__ += ["demo", "migrate", "status"]

@@ -157,6 +157,7 @@ def open_database(url: str | URL, *, read_only: bool = False, **engine_kwargs: A
             raise ConnectError(f"cannot open {redact(parsed)} (no such file)", url=redact(parsed))
     kwargs.update(engine_kwargs)
     engine = create_engine(engine_url, **kwargs)
+    dialect.prepare_engine(engine, read_only)
 
     @event.listens_for(engine, "connect")
     def _setup(dbapi_connection: object, _record: object) -> None:

@@ -37,6 +37,8 @@ from dbmedic.changes import (
     DropTrigger,
     DropUnique,
     DropView,
+    RenameColumn,
+    RenameTable,
 )
 from dbmedic.connect import Database, open_reference, open_target
 from dbmedic.dialects import ServerInfo, get_dialect
@@ -316,6 +318,14 @@ def apply_to_model(s: Schema, change: Change) -> Schema:
                 collation=t.collation,
                 comment=t.comment,
             )
+        case RenameTable(old=old, new=new):
+            tables[new] = replace(tables.pop(old), name=new)
+        case RenameColumn(table=n, old=old, new=new):
+            cols = {
+                (new if k == old else k): (replace(c, name=new) if k == old else c)
+                for k, c in tables[n].columns.items()
+            }
+            tables[n] = replace(tables[n], columns=cols)
         case AddColumn(table=n, column=c) | AlterColumn(table=n, after=c):
             put(n, "columns", c.name, c)
         case DropColumn(table=n, column=c):
@@ -449,6 +459,8 @@ CHANGES: dict[str, ChangeMaker] = {
             (("check_option", "CASCADED"), ("security", "INVOKER")),
         )
     ),
+    "rename_table": lambda s: RenameTable("settings", "app_settings"),
+    "rename_column": lambda s: RenameColumn("posts", "note", "memo"),
     "drop_trigger": lambda s: DropTrigger(s.triggers["posts_before_insert"]),
     "add_trigger": lambda s: AddTrigger(
         Trigger(

@@ -37,31 +37,13 @@ def open_db() -> Iterator[Callable[[str], Database]]:
     opened: list[Database] = []
 
     def _open(url: str) -> Database:
-        try:
-            db = open_target(url)
-        except (
-            ModuleNotFoundError
-        ):  # dialect packages not merged yet: the adapters need only the engine
-            db = _bare_database(url)
+        db = open_target(url)
         opened.append(db)
         return db
 
     yield _open
     for db in opened:
         db.close()
-
-
-def _bare_database(url: str) -> Database:
-    from dbmedic.connect import parse_url, url_family
-    from dbmedic.dialects import Dialect, ServerInfo
-
-    parsed = parse_url(url)
-    family = url_family(parsed)
-
-    class Bare(Dialect):
-        name = family
-
-    return Database(parsed, create_engine(parsed), Bare(), ServerInfo(family, ""), False)
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from dbmedic.cli.app import ExitCode, app, fail, state
 
 # Command modules register themselves on ``app`` when imported.
 from dbmedic.cli import schema_cmds  # noqa: F401  isort: skip
+from dbmedic.cli import backup_cmds  # noqa: F401  isort: skip
+from dbmedic.cli import migration_cmds  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> None:

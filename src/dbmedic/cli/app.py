@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 
 class ExitCode(IntEnum):
@@ -60,16 +61,9 @@ def print_json(data: Any) -> None:
 
 def fail(message: str, code: ExitCode = ExitCode.TROUBLE) -> typer.Exit:
     """Print ``dbmedic: message`` on stderr and return the Exit to raise."""
-    from rich.markup import escape
-
     from dbmedic.secrets import scrub
 
-    stderr.print(
-        f"[bold red]dbmedic:[/] {escape(scrub(message))}",
-        markup=True,
-        highlight=False,
-        soft_wrap=True,  # one sentence stays one line, also in pipes and logs
-    )
+    stderr.print(f"[bold red]dbmedic:[/] {escape(scrub(message))}", soft_wrap=True)
     return typer.Exit(int(code))
 
 

@@ -18,7 +18,7 @@ from dbmedic.errors import UnsupportedDialect
 from dbmedic.model import Extra
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL, Connection
+    from sqlalchemy.engine import URL, Connection, Engine
 
     from dbmedic.changes import Change
     from dbmedic.model import Schema, Table
@@ -84,15 +84,18 @@ class Dialect:
     def on_connect(self, dbapi_connection: object, read_only: bool) -> None:
         """Session set-up run on every new DBAPI connection (read-only mode, sql_mode...)."""
 
+    def prepare_engine(self, engine: Engine, read_only: bool) -> None:
+        """Engine-level set-up run once after ``create_engine`` (event listeners); default none."""
+
+    def table_names(self, conn: Connection) -> list[str]:
+        """Names of the user tables of the current database, sorted, in one query."""
+        raise NotImplementedError
+
     def describe_error(self, exc: BaseException) -> str:
         """One sentence (no secret) for a driver error: ``access denied for user 'app'``."""
         orig = getattr(exc, "orig", None) or exc
         text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         return text
-
-    def table_names(self, conn: Connection) -> list[str]:
-        """Names of the base tables of the current database, in one query (for counts)."""
-        raise NotImplementedError
 
     # --- inspection -------------------------------------------------------------------------
     def inspect(self, conn: Connection, info: ServerInfo) -> Schema:
@@ -124,6 +127,11 @@ class Dialect:
         for change in order_changes(changes, self.inline_foreign_keys):
             statements.extend(self.render_change(change))
         return statements
+
+    def outside_transaction(self, statement: str) -> bool:
+        """Whether ``statement`` must run outside any transaction, in autocommit mode on the
+        connection that runs the others (SQLite ``PRAGMA foreign_keys``); default False."""
+        return False
 
     inline_foreign_keys: ClassVar[bool] = False
     """True when foreign keys must be created with their table (SQLite cannot add them later)."""

@@ -57,6 +57,9 @@ class Framework:
     environment: str | None = None
     """The framework's environment name where it has one (Laravel ``--env``); set on the instance."""
 
+    migrate_command: ClassVar[str] = ""
+    """The tool's own migrate command, named to the user where dbmedic does not run it."""
+
     def detect(self, root: Path) -> bool:
         """Read-only: does the application folder use this framework?"""
         raise NotImplementedError
@@ -64,6 +67,12 @@ class Framework:
     def detect_database(self, tables: set[str]) -> bool:
         """Read-only: do the database's table names look like this framework's tracking table?"""
         return self.tracking_table in tables
+
+    def recognises(self, db: Database) -> bool:
+        """Read-only: does the tracking table have this framework's columns? (Two tools share
+        the name ``schema_migrations``: dbmate's has a text ``version``, golang-migrate's a
+        ``dirty`` flag.) Called only after :meth:`detect_database` matched."""
+        return True
 
     def database_url(self, root: Path, environment: str | None = None) -> str | None:
         """Read-only: the app's own database URL (Laravel ``.env`` DB_*, dbmate DATABASE_URL...)."""
@@ -139,18 +148,29 @@ def get_framework(name: str) -> Framework:
     return _REGISTRY[name]()
 
 
+def available_frameworks() -> list[Framework]:
+    """Every adapter whose module imports (an adapter whose own dependency is missing is left out)."""
+    found = []
+    for name in _MODULES:
+        try:
+            found.append(get_framework(name))
+        except ImportError:
+            continue
+    return found
+
+
 def detect_framework(root: Path, tables: set[str] | None = None) -> Framework:
     """The adapter whose files are in ``root`` (or, failing that, whose tracking table is in ``tables``).
 
     Raises ConfigError naming the folder when none matches.
     """
-    for name in _MODULES:
-        fw = get_framework(name)
-        if not fw.read_only_recognition and fw.detect(root):
-            return fw
+    adapters = available_frameworks()
+    for read_only in (False, True):  # tools dbmedic runs first, then those it only reads
+        for fw in adapters:
+            if fw.read_only_recognition == read_only and fw.detect(root):
+                return fw
     if tables is not None:
-        for name in _MODULES:
-            fw = get_framework(name)
+        for fw in adapters:
             if fw.detect_database(tables):
                 return fw
     raise ConfigError(

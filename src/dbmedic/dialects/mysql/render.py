@@ -31,6 +31,8 @@ from dbmedic.changes import (
     DropTrigger,
     DropUnique,
     DropView,
+    RenameColumn,
+    RenameTable,
 )
 from dbmedic.dialects.mysql.normalize import (
     is_literal_default,
@@ -216,6 +218,11 @@ def render_change(d: MySQL, change: Change) -> list[str]:
             return create_table(d, table)
         case DropTable(table=table):
             return [f"DROP TABLE {q(table.name)}"]
+        case RenameTable(old=old, new=new):
+            return [f"RENAME TABLE {q(old)} TO {q(new)}"]
+        case RenameColumn(table=table, old=old, new=new):
+            # MySQL 8.0+ and MariaDB 10.5.2+; older servers need CHANGE with the full definition.
+            return [f"ALTER TABLE {q(table)} RENAME COLUMN {q(old)} TO {q(new)}"]
         case AlterTableOptions(before=before, after=after):
             options = _alter_options(before, after)
             return [f"ALTER TABLE {q(after.name)} " + ", ".join(options)] if options else []

@@ -1,0 +1,213 @@
+"""Backup and restore speed on MariaDB, side by side with the tools a user would otherwise use.
+
+    PYTHONPATH=src python bench/backup.py [--mb 500] [--runs 3]
+
+Builds ``dbm_bench_backup`` (a few large tables with mixed types, many small ones) with
+server-side INSERT ... SELECT, then times whole processes (medians of ``--runs``) and reads the
+peak memory of each child (``ru_maxrss``). Prints a Markdown table for bench/RESULTS.md. Drops its
+databases at the end. Needs mariadb-dump, zstd, mydumper and myloader on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pymysql
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+DB, TARGET = "dbm_bench_backup", "dbm_bench_restore"
+URL = f"mysql://root@127.0.0.1:3306/{DB}"
+TARGET_URL = f"mysql://root@127.0.0.1:3306/{TARGET}"
+MY = ["-h", "127.0.0.1", "-u", "root"]
+
+
+def sql(*statements: str, database: str | None = None) -> None:
+    conn = pymysql.connect(host="127.0.0.1", user="root", database=database, autocommit=True)
+    with conn.cursor() as cur:
+        for s in statements:
+            cur.execute(s)
+    conn.close()
+
+
+def build(mb: int) -> float:
+    """Create the database; returns its table data in MB."""
+    sql(f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB} CHARACTER SET utf8mb4")
+    rows = mb * 1_000_000 // 330 // 3  # ~330 bytes of table data per row, three large tables
+    for name in ("orders", "events", "payloads"):
+        sql(
+            f"""CREATE TABLE {name} (
+              id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(80) NOT NULL,
+              qty INT NULL, price DECIMAL(14,4) NULL, created DATETIME NOT NULL, body JSON NULL,
+              blob_ VARBINARY(96) NULL, note TEXT NULL, flag TINYINT NOT NULL DEFAULT 0,
+              KEY (customer))""",
+            f"""INSERT INTO {name} (customer, qty, price, created, body, blob_, note, flag)
+              SELECT CONCAT('customer ', seq % 5000, ' ü😀'), IF(seq % 10 = 0, NULL, seq % 1000),
+                     seq / 7, '2024-01-01' + INTERVAL seq SECOND,
+                     JSON_OBJECT('n', seq, 'tags', JSON_ARRAY('a', 'b')), RANDOM_BYTES(48),
+                     IF(seq % 3 = 0, '', REPEAT('lorem ipsum ', seq % 12)), seq % 2
+              FROM seq_1_to_{rows}""",
+            database=DB,
+        )
+    for i in range(120):
+        sql(
+            f"CREATE TABLE small_{i:03d} (id INT PRIMARY KEY, v VARCHAR(40), d DATE)",
+            f"INSERT INTO small_{i:03d} SELECT seq, CONCAT('v', seq), '2020-01-01' FROM seq_1_to_200",
+            database=DB,
+        )
+    sql(f"ANALYZE TABLE {DB}.orders, {DB}.events, {DB}.payloads")
+    conn = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT SUM(DATA_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (DB,)
+        )
+        (size,) = cur.fetchone()
+    conn.close()
+    return float(size) / 1e6
+
+
+def run(argv: list[str], shell: bool = False) -> tuple[float, int]:
+    """Seconds and peak memory (MB) of one whole process."""
+    start = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": SRC}
+    proc = subprocess.Popen(argv if not shell else ["sh", "-c", argv[0]], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if status != 0:
+        raise SystemExit(f"failed: {argv}: {err}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def dbmedic(*args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from dbmedic.cli import main; main(sys.argv[1:])",
+        *args,
+    ]
+
+
+def median(samples: list[tuple[float, int]]) -> tuple[float, int]:
+    return statistics.median(s for s, _ in samples), max(m for _, m in samples)
+
+
+def disk_speed(folder: Path) -> float:
+    out = folder / "dd.bin"
+    start = time.perf_counter()
+    subprocess.run(["dd", "if=/dev/zero", f"of={out}", "bs=1M", "count=1024", "conv=fdatasync"],
+                   capture_output=True, check=True)  # fmt: skip
+    speed = 1024 / (time.perf_counter() - start)
+    out.unlink()
+    return speed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="dbm-bench-", dir="/var/tmp"))
+    try:
+        size = build(args.mb)
+        rows: list[tuple[str, tuple[float, int], int]] = []
+
+        def measure(label: str, make: object, prepare: object = None) -> None:
+            samples = []
+            out_size = 0
+            for _ in range(args.runs):
+                folder = work / "out"
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                if callable(prepare):
+                    prepare()
+                argv, shell = make(folder)  # type: ignore[operator]
+                samples.append(run(argv, shell))
+                out_size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+            rows.append((label, median(samples), out_size))
+            print(f"  {label}: {median(samples)[0]:.2f} s", file=sys.stderr, flush=True)
+
+        measure(
+            "dbmedic backup (default)", lambda d: (dbmedic("backup", URL, "--dir", str(d)), False)
+        )
+        measure(
+            "dbmedic backup --builtin",
+            lambda d: (dbmedic("backup", URL, "--dir", str(d), "--builtin"), False),
+        )
+        measure(
+            "dbmedic backup --external",
+            lambda d: (dbmedic("backup", URL, "--dir", str(d), "--external"), False),
+        )
+        measure(
+            "mariadb-dump --single-transaction --hex-blob > file",
+            lambda d: (
+                [
+                    f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob {DB} > {d}/dump.sql"
+                ],
+                True,
+            ),
+        )
+        measure(
+            "mariadb-dump ... | zstd -3 > file",
+            lambda d: (
+                [
+                    f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob {DB} | zstd -3 -q > {d}/dump.sql.zst"
+                ],
+                True,
+            ),
+        )
+        measure(
+            "mydumper -t 2",
+            lambda d: (["mydumper", *MY, "-B", DB, "-t", "2", "-o", str(d / "md")], False),
+        )
+        # restore sources, made once
+        keep = work / "keep"
+        keep.mkdir()
+        subprocess.run(dbmedic("backup", URL, "--dir", str(keep / "dbm")), env={**os.environ, "PYTHONPATH": SRC}, check=True)  # fmt: skip
+        (backup_dir,) = (keep / "dbm").iterdir()
+        subprocess.run(["sh", "-c", f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob {DB} > {keep}/dump.sql"], check=True)  # fmt: skip
+        subprocess.run(["mydumper", *MY, "-B", DB, "-t", "2", "-o", str(keep / "md")], check=True)
+
+        def fresh(create: bool = True) -> None:
+            sql(f"DROP DATABASE IF EXISTS {TARGET}")
+            if create:
+                sql(f"CREATE DATABASE {TARGET} CHARACTER SET utf8mb4")
+
+        measure(
+            "dbmedic restore (verified)",
+            lambda d: (dbmedic("restore", str(backup_dir), "--db", TARGET_URL, "--create"), False),
+            lambda: fresh(False),
+        )
+        measure(
+            "mariadb < dump.sql",
+            lambda d: ([f"mariadb -h127.0.0.1 -uroot {TARGET} < {keep}/dump.sql"], True),
+            fresh,
+        )
+        measure(
+            "myloader -t 2",
+            lambda d: (["myloader", *MY, "-B", TARGET, "-t", "2", "-d", str(keep / "md")], False),
+            fresh,
+        )
+        disk = disk_speed(work)
+        print(f"\n{size:.0f} MB of table data (information_schema DATA_LENGTH), medians of {args.runs} runs, "
+              f"whole processes; disk sequential write {disk:.0f} MB/s (dd conv=fdatasync)\n")  # fmt: skip
+        print("| command | seconds | output MB | peak memory MB |")
+        print("|---|---:|---:|---:|")
+        for label, (secs, mem), out_size in rows:
+            out = f"{out_size / 1e6:.0f}" if out_size else "-"
+            print(f"| {label} | {secs:.2f} | {out} | {mem} |")
+    finally:
+        sql(f"DROP DATABASE IF EXISTS {DB}", f"DROP DATABASE IF EXISTS {TARGET}")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Compressed files of a backup: writers that count and hash, readers, statement framing.
+
+Every file is hashed while it is written (the sha256 of the bytes on disk), so the manifest costs
+no second read. SQL data files frame each statement with a comment line giving its length
+(``-- dbmedic:stmt 1234``): still plain SQL for a human, and split exactly without parsing SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import gzip
+import hashlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from dbmedic.backup.manifest import FileEntry
+from dbmedic.errors import BackupError
+
+ZSTD_LEVEL = 1
+"""zstd level 1: about twice as fast as level 3 for ~7 % more bytes; the server is the limit."""
+
+SUFFIX = {"zstd": ".zst", "gzip": ".gz", "none": ""}
+COMPRESSIONS = tuple(SUFFIX)
+STMT = b"-- dbmedic:stmt "
+
+
+class _HashingFile(io.RawIOBase):
+    """A binary file that hashes and counts what is written to it."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = path.open("xb")
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._f.write(view)
+        self.sha.update(view)
+        self.size += len(view)
+        return len(view)
+
+    def flush(self) -> None:
+        if not self._f.closed:
+            self._f.flush()
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+        super().close()
+
+
+class Writer:
+    """Write one (compressed) file of a backup; :meth:`close` returns its :class:`FileEntry`."""
+
+    def __init__(self, root: Path, name: str, compression: str) -> None:
+        self.name = name + SUFFIX[compression]
+        self.path = root / self.name
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._raw = _HashingFile(self.path)
+        self._stream: Any
+        if compression == "zstd":
+            import zstandard
+
+            cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+            self._stream = cctx.stream_writer(
+                self._raw,  # type: ignore[arg-type]
+                closefd=False,
+                write_size=1 << 20,
+            )
+        elif compression == "gzip":
+            self._stream = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=1, mtime=0)
+        else:
+            self._stream = self._raw
+        self.raw_bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self._stream.write(data)
+        self.raw_bytes += len(data)
+
+    def statement(self, sql: bytes) -> None:
+        """Write one SQL statement with its framing line."""
+        self.write(STMT + str(len(sql)).encode() + b"\n" + sql + b";\n")
+
+    def close(self) -> FileEntry:
+        if self._stream is not self._raw:
+            self._stream.close()
+        self._raw.flush()
+        self._raw.close()
+        return FileEntry(self.name, self._raw.size, self._raw.sha.hexdigest())
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._raw.close()
+
+
+def compression_of(name: str) -> str:
+    for kind, suffix in SUFFIX.items():
+        if suffix and name.endswith(suffix):
+            return kind
+    return "none"
+
+
+def open_reader(path: Path) -> IO[bytes]:
+    """A buffered binary reader of a backup file, decompressed according to its suffix."""
+    kind = compression_of(path.name)
+    raw = path.open("rb")
+    if kind == "zstd":
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return io.BufferedReader(stream, 1 << 20)  # type: ignore[arg-type]
+    if kind == "gzip":
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1 << 20)  # type: ignore[arg-type]
+    return io.BufferedReader(raw, 1 << 20)
+
+
+def statements(path: Path) -> Iterator[bytes]:
+    """The SQL statements of a framed data file, in order; raises BackupError on a bad frame."""
+    with open_reader(path) as f:
+        while header := f.readline():
+            if not header.startswith(STMT):
+                raise BackupError(
+                    f"{path} is damaged (bad statement frame)", hint="use another backup"
+                )
+            size = int(header[len(STMT) :])
+            body = f.read(size + 2)
+            if len(body) != size + 2:
+                raise BackupError(f"{path} is truncated", hint="use another backup")
+            yield body[:size]
+
+
+def disk_error(e: OSError, where: Path) -> BackupError:
+    """One sentence for a write failure: full disk, permission, anything else."""
+    if e.errno == errno.ENOSPC:
+        return BackupError(
+            f"the disk holding {where} is full; the incomplete backup was removed",
+            hint="free some space or choose another --dir",
+        )
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return BackupError(
+            f"cannot write to {where} ({e.strerror})", hint="choose a writable --dir"
+        )
+    return BackupError(f"cannot write the backup to {where} ({e.strerror or e})")

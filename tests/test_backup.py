@@ -1,0 +1,258 @@
+"""Backups round-trip every awkward value, and a damaged backup is never restored."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from dbmedic.backup import backup, list_backups, prune_backups, restore, verify_backup
+from dbmedic.cli import app
+from dbmedic.errors import BackupError
+from dbtest import DatabaseFactory, run_sql
+
+MARIADB_SQL = """
+SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+CREATE TABLE awkward (
+  id BIGINT PRIMARY KEY, s VARCHAR(60) NULL, b VARBINARY(20) NULL, bl BLOB NULL,
+  j JSON NULL, d DECIMAL(65,30) NULL, big BIGINT NULL, ubig BIGINT UNSIGNED NULL,
+  zd DATE NULL, zdt DATETIME NULL, ts TIMESTAMP NULL, f DOUBLE NULL, bits BIT(8) NULL,
+  l1 VARCHAR(20) CHARACTER SET latin1 NULL,
+  g BIGINT AS (id * 2) VIRTUAL, gs VARCHAR(70) AS (CONCAT(s, '!')) STORED
+);
+INSERT INTO awkward (id, s, b, bl, j, d, big, ubig, zd, zdt, ts, f, bits, l1) VALUES
+ (1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (2, '', x'', x'', '{}', 0, 0, 0, '0000-00-00', '0000-00-00 00:00:00', '2024-03-31 01:30:00', 0, b'0', ''),
+ (3, 'emoji 😀🎉 ü 中', x'00ff00', x'000102fffe00', '{"a": [1, "😀", null], "b": 1.5}',
+  12345678901234567890123456789012345.123456789012345678901234567890,
+  -9223372036854775808, 18446744073709551615, '2024-02-29', '2024-02-29 23:59:59', '2038-01-19 03:14:07',
+  0.1, b'11111111', 'déjà vu'),
+ (4, 'quote '' back\\\\ slash ; \\n ),\\n( end', x'5c00', x'27', '"x"',
+  -0.000000000000000000000000000001, 9223372036854775807, 1, '1000-01-01', '9999-12-31 23:59:59', NULL,
+  -1.7976931348623157e308, b'1', 'naïve');
+CREATE TABLE nopk (a TEXT, n INT);
+INSERT INTO nopk VALUES ('dup', 1), ('dup', 1), (NULL, NULL), ('', 0);
+CREATE TABLE strpk (k VARCHAR(10) PRIMARY KEY, v INT);
+INSERT INTO strpk VALUES ('a', 1), ('B', NULL);
+CREATE VIEW v_awkward AS SELECT id, s FROM awkward;
+CREATE TRIGGER strpk_default BEFORE INSERT ON strpk FOR EACH ROW SET NEW.v = COALESCE(NEW.v, 0)
+"""
+MARIADB_CHECKS = {
+    "awkward": "SELECT id, s, HEX(b), HEX(bl), j, CAST(d AS CHAR), big, ubig, CAST(zd AS CHAR), "
+    "CAST(zdt AS CHAR), CAST(ts AS CHAR), f, bits + 0, l1, g, gs FROM awkward ORDER BY id",
+    "nopk": "SELECT a, n FROM nopk ORDER BY a, n",
+    "strpk": "SELECT k, v FROM strpk ORDER BY k",
+    "v_awkward": "SELECT id, s FROM v_awkward ORDER BY id",
+}
+POSTGRES_SQL = """
+CREATE TABLE awkward (
+  id BIGINT PRIMARY KEY, s TEXT NULL, b BYTEA NULL, j JSONB NULL, js JSON NULL,
+  d NUMERIC(65,30) NULL, big BIGINT NULL, f DOUBLE PRECISION NULL, ts TIMESTAMPTZ NULL,
+  arr TEXT[] NULL, g BIGINT GENERATED ALWAYS AS (id * 2) STORED
+);
+INSERT INTO awkward (id, s, b, j, js, d, big, f, ts, arr) VALUES
+ (1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (2, '', '\\x', '{}', '{ }', 0, 0, 0, 'infinity', '{}'),
+ (3, 'emoji 😀🎉 ü 中 '' \\ ;', '\\x00ff00', '{"a": [1, "😀", null]}', '{"k": 1, "k": 2}',
+  12345678901234567890123456789012345.123456789012345678901234567890,
+  -9223372036854775808, 0.1, '2024-02-29 23:59:59+02', ARRAY['a', NULL, '']),
+ (4, E'tab\\tnew\\nline', '\\x5c00', '"x"', 'null', -0.000000000000000000000000000001,
+  9223372036854775807, 'NaN', NULL, NULL);
+CREATE TABLE nopk (a TEXT, n INT);
+INSERT INTO nopk VALUES ('dup', 1), ('dup', 1), (NULL, NULL), ('', 0);
+CREATE TABLE ident (id INT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT);
+INSERT INTO ident (v) VALUES ('one'), ('two');
+CREATE VIEW v_awkward AS SELECT id, s FROM awkward
+"""
+POSTGRES_CHECKS = {
+    "awkward": "SELECT id, s, encode(b, 'hex'), j::text, js::text, d::text, big, f::text, "
+    "ts::text, arr::text, g FROM awkward ORDER BY id",
+    "nopk": "SELECT a, n FROM nopk ORDER BY a, n",
+    "ident": "SELECT id, v FROM ident ORDER BY id",
+    "v_awkward": "SELECT id, s FROM v_awkward ORDER BY id",
+}
+SQLITE_SQL = """
+CREATE TABLE awkward (id INTEGER PRIMARY KEY, s TEXT, b BLOB, big INTEGER, f REAL, j TEXT,
+  g INTEGER GENERATED ALWAYS AS (id * 2) VIRTUAL);
+INSERT INTO awkward (id, s, b, big, f, j) VALUES
+ (1, NULL, NULL, NULL, NULL, NULL),
+ (2, '', x'', 0, 0.0, '{}'),
+ (3, 'emoji 😀🎉 ü 中 '' ;', x'00ff00', -9223372036854775808, 0.1, '{"a": "😀"}'),
+ (4, 'x', x'5c00', 9223372036854775807, -1.5e308, 'null');
+CREATE TABLE nopk (a TEXT, n INT);
+INSERT INTO nopk VALUES ('dup', 1), ('dup', 1), (NULL, NULL), ('', 0);
+CREATE VIEW v_awkward AS SELECT id, s FROM awkward
+"""
+SQLITE_CHECKS = {
+    "awkward": "SELECT id, s, hex(b), typeof(b), big, f, j, g FROM awkward ORDER BY id",
+    "nopk": "SELECT a, n FROM nopk ORDER BY a, n",
+    "v_awkward": "SELECT id, s FROM v_awkward ORDER BY id",
+}
+CASES = {
+    "mariadb": (MARIADB_SQL, MARIADB_CHECKS, ("builtin", "external")),
+    "postgresql": (POSTGRES_SQL, POSTGRES_CHECKS, ("external",)),
+    "sqlite": (SQLITE_SQL, SQLITE_CHECKS, ("auto",)),
+}
+
+
+def snapshot(url: str, checks: dict[str, str]) -> dict[str, list[tuple[Any, ...]]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "mysql":
+            conn.exec_driver_sql("SET time_zone = '+00:00'")
+        out = {name: [tuple(r) for r in conn.exec_driver_sql(sql)] for name, sql in checks.items()}
+    engine.dispose()
+    return out
+
+
+def new_name_url(factory: DatabaseFactory) -> str:
+    """URL of a database that does not exist yet (dropped at teardown)."""
+    if factory.backend == "sqlite":
+        return f"sqlite:///{factory.tmp_path / f'new_{uuid.uuid4().hex[:8]}.db'}"
+    name = f"dbm_rs_{uuid.uuid4().hex[:10]}"
+    factory.created.append(name)
+    from dbtest import ADMIN_URLS
+
+    return make_url(ADMIN_URLS[factory.backend]).set(database=name).render_as_string(False)
+
+
+@pytest.mark.parametrize("tool", ["builtin", "external", "auto"])
+def test_round_trip_keeps_every_awkward_value(
+    backend: str, db_factory: DatabaseFactory, tmp_path: Path, tool: str
+) -> None:
+    setup, checks, tools = CASES[backend]
+    if tool not in tools:
+        pytest.skip(f"{tool} is not a method of {backend} backups (see the other parameters)")
+    source = db_factory.new()
+    run_sql(source, setup)
+    before = snapshot(source, checks)
+    seen: list[Any] = []
+    made = backup(source, tmp_path / "bk", tool=tool, progress=seen.append)
+    assert made.path.is_dir() and not made.path.name.endswith(".partial")
+    assert {t.name for t in made.manifest.tables} >= {"awkward", "nopk"}
+    assert seen and seen[-1].rows == made.manifest.rows
+    target = new_name_url(db_factory)
+    result = restore(made.path, target, create=True)
+    assert result.rows == made.manifest.rows
+    after = snapshot(target, checks)
+    assert after == before
+    rows = after["awkward"]
+    assert rows[0][1] is None and rows[1][1] == ""  # NULL stays NULL, '' stays ''
+
+
+@pytest.mark.backend("mariadb")
+def test_zero_dates_and_generated_columns_survive(
+    db_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    source = db_factory.new()
+    run_sql(source, MARIADB_SQL)
+    made = backup(source, tmp_path / "bk", tool="builtin")
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)
+    rows = snapshot(target, MARIADB_CHECKS)["awkward"]
+    assert rows[1][8] == "0000-00-00" and rows[1][9] == "0000-00-00 00:00:00"
+    assert rows[2][14] == 6 and rows[2][15] == "emoji 😀🎉 ü 中!"
+    assert rows[2][5] == "12345678901234567890123456789012345.123456789012345678901234567890"
+    assert rows[2][7] == 18446744073709551615
+
+
+def flat(output: str) -> str:
+    """CLI output with Rich's line wrapping undone."""
+    return " ".join(output.split())
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _largest(made_path: Path) -> Path:
+    files = [p for p in made_path.rglob("*") if p.is_file() and p.name != "manifest.json"]
+    return max(files, key=lambda p: p.stat().st_size)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_damaged_backup_is_refused_and_target_untouched(
+    backend: str, db_factory: DatabaseFactory, tmp_path: Path, damage: str
+) -> None:
+    setup, _checks, _tools = CASES[backend]
+    source = db_factory.new()
+    run_sql(source, setup)
+    made = backup(source, tmp_path / "bk")
+    victim = _largest(made.path)
+    if damage == "flip":
+        _flip_byte(victim)
+    else:
+        victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    check = verify_backup(made.path)
+    assert not check.ok
+    target = db_factory.new()
+    result = CliRunner().invoke(app, ["restore", str(made.path), "--db", target])
+    assert result.exit_code == 2
+    message = flat(result.output)
+    assert "cannot be restored" in message and ("corrupt" in message or "truncated" in message)
+    assert "Traceback" not in message
+    from dbmedic.backup import _source
+    from dbmedic.backup.families import get_family
+
+    assert (
+        get_family(backend if backend != "mariadb" else "mysql").table_names(_source(target)) == []
+    )
+
+
+@pytest.mark.backend("sqlite", "mariadb")
+def test_bad_input_is_one_sentence_and_exit_2(
+    backend: str, db_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    setup, checks, _tools = CASES[backend]
+    source = db_factory.new()
+    run_sql(source, setup)
+    runner = CliRunner()
+    missing = runner.invoke(app, ["backup", source, "--dir", str(tmp_path / "no" / "such")])
+    assert missing.exit_code == 2 and "does not exist" in flat(missing.output)
+    made = runner.invoke(app, ["backup", source, "--dir", str(tmp_path / "bk"), "--json"])
+    assert made.exit_code == 0, made.output
+    path = json.loads(made.output)["path"]
+    # the target already has tables: refused without --force, nothing changed
+    busy = runner.invoke(app, ["restore", path, "--db", source])
+    assert busy.exit_code == 2 and "already has" in flat(busy.output)
+    forced = runner.invoke(app, ["restore", path, "--db", source, "--force", "--json"])
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.output)["verified"] is True
+    assert snapshot(source, checks)["nopk"] == [(None, None), ("", 0), ("dup", 1), ("dup", 1)]
+
+
+@pytest.mark.backend("mariadb")
+def test_backup_of_another_family_is_refused(db_factory: DatabaseFactory, tmp_path: Path) -> None:
+    sqlite_file = tmp_path / "other.db"
+    run_sql(f"sqlite:///{sqlite_file}", SQLITE_SQL)
+    made = backup(f"sqlite:///{sqlite_file}", tmp_path / "bk")
+    target = db_factory.new()
+    with pytest.raises(BackupError, match="is of a sqlite database"):
+        restore(made.path, target)
+
+
+def test_list_and_prune_keep_the_newest(tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    run_sql(f"sqlite:///{db}", SQLITE_SQL)
+    made = [backup(f"sqlite:///{db}", tmp_path / "bk") for _ in range(3)]
+    (tmp_path / "bk" / "app.db-20000101T000000Z.partial").mkdir()
+    assert [b.path for b in list_backups(tmp_path / "bk")] == [m.path for m in made]
+    runner = CliRunner()
+    listed = runner.invoke(app, ["backups", "list", "--dir", str(tmp_path / "bk"), "--json"])
+    assert listed.exit_code == 0 and len(json.loads(listed.output)) == 3
+    pruned = runner.invoke(
+        app, ["backups", "prune", "--keep", "1", "--dir", str(tmp_path / "bk"), "--json"]
+    )
+    assert pruned.exit_code == 0
+    assert sorted(json.loads(pruned.output)["removed"]) == sorted(str(m.path) for m in made[:2])
+    assert [b.path for b in list_backups(tmp_path / "bk")] == [made[2].path]
+    with pytest.raises(Exception, match="at least 1"):
+        prune_backups(tmp_path / "bk", 0)

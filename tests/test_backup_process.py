@@ -1,0 +1,148 @@
+"""Backups under hostile conditions: killed halfway, watched in the process list, full disk."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from dbmedic.backup import backup, list_backups, verify_backup
+from dbmedic.errors import BackupError
+from dbtest import ADMIN_URLS, DatabaseFactory, run_sql
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def _fill(url: str, rows: int, blob: int = 200) -> None:
+    """A table of incompressible rows, built by the server in one statement."""
+    run_sql(
+        url,
+        f"""
+CREATE TABLE big (id INT PRIMARY KEY, payload VARBINARY({blob * 2}), note VARCHAR(40));
+INSERT INTO big SELECT seq, RANDOM_BYTES({min(blob, 1024)}), CONCAT('row ', seq) FROM seq_1_to_{rows}
+""",
+    )
+
+
+def _dbmedic(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    code = "import sys; from dbmedic.cli import main; main(sys.argv[1:])"
+    full_env = {**os.environ, "PYTHONPATH": SRC, **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=full_env,
+    )
+
+
+@pytest.mark.backend("mariadb")
+def test_backup_killed_halfway_leaves_only_a_partial(
+    db_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = db_factory.new()
+    _fill(url, 400_000)
+    out = tmp_path / "bk"
+    out.mkdir()
+    proc = _dbmedic(["backup", url, "--dir", str(out), "--jobs", "1"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        partials = list(out.glob("*.partial/data/*"))
+        if partials and any(p.stat().st_size > 0 for p in partials):
+            break
+        time.sleep(0.02)
+    else:
+        proc.kill()
+        pytest.fail("the backup never started writing data")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    entries = list(out.iterdir())
+    assert entries and all(e.name.endswith(".partial") for e in entries)
+    assert list_backups(out) == []
+    check = verify_backup(entries[0])
+    assert not check.ok and "incomplete" in check.problems[0]
+
+
+@pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("tool", ["--external", "--builtin"])
+def test_no_password_in_the_process_list(
+    db_factory: DatabaseFactory, tmp_path: Path, tool: str
+) -> None:
+    url = db_factory.new()
+    _fill(url, 300_000)
+    database = make_url(url).database
+    user, password = f"dbm_pw_{uuid.uuid4().hex[:8]}", f"S3cret-{uuid.uuid4().hex}"
+    admin = create_engine(ADMIN_URLS["mariadb"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for host in ("127.0.0.1", "localhost", "%"):
+            conn.execute(text(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'"))
+            conn.execute(text(f"GRANT ALL ON `{database}`.* TO '{user}'@'{host}'"))
+            conn.execute(text(f"GRANT RELOAD, PROCESS ON *.* TO '{user}'@'{host}'"))
+    try:
+        proc = _dbmedic(
+            ["backup", f"mysql://{user}@127.0.0.1:3306/{database}", "--dir", str(tmp_path), tool],
+            env={"DBMEDIC_PASSWORD": password},
+        )
+        seen_dump, leaks = False, []
+        while proc.poll() is None:
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if password.encode() in cmdline:
+                    leaks.append(("cmdline", cmdline[:80]))
+                if b"mariadb-dump" in cmdline or b"mysqldump" in cmdline:
+                    seen_dump = True
+                    try:
+                        environ = Path(f"/proc/{pid}/environ").read_bytes()
+                    except OSError:
+                        continue
+                    if password.encode() in environ:
+                        leaks.append(("environ", cmdline[:80]))
+            time.sleep(0.005)
+        stdout, stderr = proc.communicate()
+        assert proc.returncode == 0, stderr.decode()
+        assert leaks == []
+        if tool == "--external":
+            assert seen_dump, "the dump finished before the process list could be sampled"
+        (made,) = list_backups(tmp_path)
+        assert password not in (made.path / "manifest.json").read_text()
+        assert password.encode() not in stdout + stderr
+        assert not list(Path("/tmp").glob("dbmedic-*/client.cnf"))
+    finally:
+        with admin.connect() as conn:
+            for host in ("127.0.0.1", "localhost", "%"):
+                conn.execute(text(f"DROP USER IF EXISTS '{user}'@'{host}'"))
+        admin.dispose()
+
+
+@pytest.mark.backend("mariadb")
+def test_full_disk_is_one_sentence_and_leaves_nothing(
+    db_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = db_factory.new()
+    _fill(url, 6000, blob=1024)
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tiny tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        with pytest.raises(BackupError, match="is full") as caught:
+            backup(url, small, tool="builtin")
+        assert "\n" not in str(caught.value)
+        assert list(small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
