@@ -435,3 +435,18 @@ def test_every_change_kind_is_described_without_fallback() -> None:
         text = describe(change)
         assert text.split()[0] in ("add", "drop", "alter"), text
         assert change.subject in text or change.subject.split(".")[0] in text
+
+
+def test_views_over_an_altered_table_are_rebuilt_around_the_change() -> None:
+    view = View("user_emails", 'select "id", "email" from "users"')
+    other = View("other", "select 1 from posts_archive")
+    source = replace(BASE, views={"user_emails": view, "other": other})
+    narrower = replace(
+        USERS, columns={**USERS.columns, "email": col("email", "varchar(100)", ordinal=2)}
+    )
+    target = replace(with_table(BASE, narrower), views={"user_emails": view, "other": other})
+    d = diff_schemas(source, target)
+    assert [c.kind for c in d.changes] == ["alter_column", "drop_view", "add_view"]
+    assert d.parity.views.complete  # the view itself is no difference
+    ordered = [c.kind for c in order_changes(d.changes)]
+    assert ordered.index("drop_view") < ordered.index("alter_column") < ordered.index("add_view")

@@ -309,15 +309,15 @@ def diff_schemas(source: Schema, target: Schema, *, strict_order: bool = False) 
         t_order = [c for c in t.column_order() if c in s.columns]
         if s_order != t_order:
             order.append(ColumnOrder(name, tuple(s_order), tuple(t_order)))
-    changes.extend(
-        _keyed(
-            source.views,
-            target.views,
-            lambda a, b: a == b if not cmp.cross else a.definition == b.definition,
-            AddView,
-            DropView,
-        )
+    view_changes = _keyed(
+        source.views,
+        target.views,
+        lambda a, b: a == b if not cmp.cross else a.definition == b.definition,
+        AddView,
+        DropView,
     )
+    changes.extend(view_changes)
+    changes.extend(_dependent_views(source, target, changes, view_changes))
     changes.extend(
         _keyed(
             source.triggers,
@@ -339,6 +339,35 @@ def diff_schemas(source: Schema, target: Schema, *, strict_order: bool = False) 
         source_name=source.database,
         target_name=target.database,
     )
+
+
+def _dependent_views(
+    source: Schema, target: Schema, changes: list[Change], view_changes: list[Change]
+) -> list[Change]:
+    """Drop and re-create the unchanged views over a table whose columns change or go.
+
+    PostgreSQL refuses to alter the type of, or drop, a column a view uses ("cannot alter type of
+    a column used by a view or rule": https://www.postgresql.org/docs/current/sql-altertable.html);
+    MySQL and SQLite do not mind the round trip. A view depends on a table when its definition
+    names it (the model keeps no dependency list).
+    """
+    import re
+
+    touched = {c.table for c in changes if isinstance(c, AlterColumn | DropColumn)}
+    if not touched:
+        return []
+    already = {c.subject for c in view_changes}
+    out: list[Change] = []
+    for name in sorted(source.views.keys() & target.views.keys()):
+        if name in already:
+            continue
+        definition = target.views[name].definition
+        if any(
+            re.search(rf"(?<![\w$]){re.escape(table)}(?![\w$])", definition, re.I)
+            for table in touched
+        ):
+            out.extend((DropView(target.views[name]), AddView(source.views[name])))
+    return out
 
 
 def _keyed(
