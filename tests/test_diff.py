@@ -29,7 +29,8 @@ from dbmedic.changes import (
     DropView,
     order_changes,
 )
-from dbmedic.diff import describe, diff_dict, diff_schemas, group_tables, split_drops
+from dbmedic.describe import describe, diff_dict
+from dbmedic.diff import diff_schemas, group_tables, split_drops
 from dbmedic.model import CheckConstraint, PrimaryKey, Trigger, UniqueConstraint, View
 from schema_builders import col, fk, index, schema, table
 

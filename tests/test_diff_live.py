@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dbmedic import api
-from dbmedic.diff import describe
+from dbmedic.describe import describe
 from dbtest import DatabaseFactory, run_sql
 
 BASE = """

@@ -71,7 +71,7 @@ class Verdict:
         return not any(c.name == "connection" and not c.ok for c in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
-        from dbmedic.diff import diff_dict
+        from dbmedic.describe import diff_dict
 
         return {
             "target": self.target,

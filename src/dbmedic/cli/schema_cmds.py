@@ -206,7 +206,7 @@ def diff_cmd(
         statements = api.diff_sql(src, tgt, allow_drop=allow_drop) if sql else None
     code = ExitCode.OK if result.is_empty else ExitCode.DIFFERENT
     if as_json:
-        from dbmedic.diff import diff_dict
+        from dbmedic.describe import diff_dict
 
         data = diff_dict(result)
         if statements is not None:
@@ -250,7 +250,7 @@ def _some(names: tuple[str, ...]) -> str:
 def _show_diff(result: Diff) -> None:
     from rich.markup import escape
 
-    from dbmedic.diff import describe
+    from dbmedic.describe import describe
 
     for line in result.parity.lines():
         if not line.expected and not line.extra and line is not result.parity.tables:
