@@ -24,9 +24,16 @@ def db(tmp_path: Path) -> str:
 
 
 def test_api_names_are_the_functions(db: str, tmp_path: Path) -> None:
+    # the same-named submodules, once imported, do not shadow the API functions
+    import dbmedic.backup
     import dbmedic.diff
     import dbmedic.inspect
+    import dbmedic.snapshot
     import dbmedic.verify
+
+    assert all(
+        callable(f) for f in (dbmedic.backup, dbmedic.diff, dbmedic.snapshot, dbmedic.verify)
+    )
 
     schema = dbmedic.inspect(db)
     assert sorted(schema.tables) == ["retell_calls", "users"]
