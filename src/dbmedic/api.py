@@ -220,3 +220,58 @@ def demo(directory: Path | str | None = None, *, progress: Progress | None = Non
 
 
 __all__ += ["demo", "migrate", "status"]
+
+# --- diagnose and lint (owner: diagnose branch) -----------------------------------------------
+
+
+def diagnose(
+    app: Path | str,
+    db: str | None = None,
+    *,
+    reference: str | None = None,
+    critical: Any = (),
+    framework: str | None = None,
+    environment: str | None = None,
+    rehearse: bool = True,
+    progress: Any = None,
+) -> Any:
+    """Read-only on ``db``: failure point, error class, cause, blocked migrations, critical
+    tables, parity with ``reference``, and which repair (reset, resume, sync) will work,
+    rehearsed on shadow databases (``<db>_dbmedic_shadow_<hex>``, always dropped).
+
+    Returns a :class:`dbmedic.diagnosis.Diagnosis`. Raises ConfigError, ConnectError,
+    MigrationError. ``progress(phase, message)`` is called at each phase.
+    """
+    from dbmedic.diagnose import diagnose as _diagnose
+
+    return _diagnose(
+        app,
+        db,
+        reference=reference,
+        critical=tuple(critical),
+        framework=framework,
+        environment=environment,
+        rehearse=rehearse,
+        progress=progress,
+    )
+
+
+def lint(
+    app: Path | str,
+    db: str | None = None,
+    *,
+    framework: str | None = None,
+    environment: str | None = None,
+    rehearse: bool = True,
+    progress: Any = None,
+) -> Any:
+    """Read-only on ``db``: predicted outcome of every pending migration and whether each is
+    idempotent; returns a :class:`dbmedic.diagnosis.Lint` (``failure_predicted``)."""
+    from dbmedic.diagnose import lint as _lint
+
+    return _lint(
+        app, db, framework=framework, environment=environment, rehearse=rehearse, progress=progress
+    )
+
+
+__all__ += ["diagnose", "lint"]

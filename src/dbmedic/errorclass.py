@@ -156,7 +156,8 @@ _TEXTS: tuple[tuple[str, ErrorClass], ...] = (
     ),
     (r"syntax error|error in your sql syntax", E.SYNTAX_ERROR),
     (
-        r"denied|permission|insufficient privilege|read-only|readonly|must be owner",
+        r"denied|permission|insufficient privilege|lacks the \S+ privilege|read-only|readonly|"
+        r"must be owner",
         E.PERMISSION_DENIED,
     ),
     (

@@ -10,6 +10,7 @@ from dbmedic.cli.app import ExitCode, app, fail, state
 from dbmedic.cli import schema_cmds  # noqa: F401  isort: skip
 from dbmedic.cli import backup_cmds  # noqa: F401  isort: skip
 from dbmedic.cli import migration_cmds  # noqa: F401  isort: skip
+from dbmedic.cli import diagnose_cmds  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,11 +19,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         state["debug"] = True
-    code = 0
     try:
-        # standalone_mode=False: click returns the code of a raised typer.Exit instead of exiting
-        result = app(args=argv, standalone_mode=False, prog_name="dbmedic")
-        code = result if isinstance(result, int) else 0
+        # Without standalone mode click returns (not raises) a command's typer.Exit code.
+        returned = app(args=argv, standalone_mode=False, prog_name="dbmedic")
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
     except SystemExit:
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         fail(f"unexpected error: {type(e).__name__}: {e} (run with --debug for the traceback)")
         sys.exit(int(ExitCode.TROUBLE))
-    sys.exit(code)
+    sys.exit(returned if isinstance(returned, int) else 0)
 
 
 __all__ = ["ExitCode", "app", "main"]

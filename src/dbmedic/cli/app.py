@@ -67,15 +67,23 @@ def fail(message: str, code: ExitCode = ExitCode.TROUBLE) -> typer.Exit:
     return typer.Exit(int(code))
 
 
-@app.callback()
-def _root(
-    debug: DebugOpt = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    """Diagnose and repair databases whose schema migrations failed halfway."""
-    state["debug"] = debug
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from dbmedic import __version__
 
         stdout.print(f"dbmedic {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    debug: DebugOpt = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Diagnose and repair databases whose schema migrations failed halfway."""
+    state["debug"] = debug

@@ -9,6 +9,7 @@ differs. Nothing outside this package asks ``if dialect == ...``.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -135,6 +136,32 @@ class Dialect:
 
     inline_foreign_keys: ClassVar[bool] = False
     """True when foreign keys must be created with their table (SQLite cannot add them later)."""
+
+    # --- scratch ("shadow") databases -------------------------------------------------------
+    databases_are_files: ClassVar[bool] = False
+    """True when a database is a file (SQLite): a scratch database is a temporary file, not
+    ``CREATE DATABASE``."""
+
+    add_column_if_not_exists: ClassVar[bool] = False
+    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS`` exists (MariaDB, PostgreSQL; not MySQL 8, SQLite)."""
+
+    def create_database_sql(
+        self, name: str, charset: str | None = None, collation: str | None = None
+    ) -> list[str]:
+        """``CREATE DATABASE`` for a scratch database on the same server (run in autocommit)."""
+        raise NotImplementedError
+
+    def drop_database_sql(self, name: str) -> list[str]:
+        """``DROP DATABASE IF EXISTS`` for a scratch database, even while others are connected."""
+        raise NotImplementedError
+
+
+_WORD = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def setting_word(value: str | None) -> str | None:
+    """A charset or collation name safe to put into DDL (letters, digits, ``_``), else None."""
+    return value if value and _WORD.match(value) else None
 
 
 _REGISTRY: dict[str, type[Dialect]] = {}

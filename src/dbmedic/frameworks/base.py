@@ -78,6 +78,11 @@ class Framework:
         """Read-only: the app's own database URL (Laravel ``.env`` DB_*, dbmate DATABASE_URL...)."""
         return None
 
+    def tracking_tables(self, root: Path) -> tuple[str, ...]:
+        """Read-only: the tables holding the record of applied migrations (their rows are copied
+        into a shadow database so that the framework sees the same history there)."""
+        return (self.tracking_table,)
+
     def read(self, db: Database, root: Path) -> list[Migration]:
         """Read-only: every migration, ordered, with its state (files joined with the tracking table)."""
         raise NotImplementedError
@@ -95,6 +100,12 @@ class Framework:
         pass a shadow ``db``. Returns {migration id: [statements]} in run order.
         """
         raise NotImplementedError
+
+    def file_sql(self, root: Path, family: str) -> dict[str, list[tuple[str, int]]] | None:
+        """Read-only, no database: {migration id: [(statement, line in file)]} for every
+        migration, where migrations are SQL files; None where they are code (then the SQL comes
+        from :meth:`pending_sql` on an empty scratch database)."""
+        return None
 
     def mark_applied(self, db: Database, root: Path, ids: Sequence[str]) -> None:
         """Writes: record ``ids`` as applied in the framework's own tracking format."""

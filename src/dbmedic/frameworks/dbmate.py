@@ -87,6 +87,11 @@ class Dbmate(Framework):
     def table(self, root: Path) -> str:
         return settings(root).get("DBMATE_MIGRATIONS_TABLE") or self.tracking_table
 
+    def tracking_tables(self, root: Path) -> tuple[str, ...]:
+        from dbmedic.runner import JOURNAL_TABLE
+
+        return (self.table(root), JOURNAL_TABLE)
+
     def files(self, root: Path) -> list[tuple[str, Path]]:
         """(version, path) of every migration file, in the order dbmate runs them."""
         found = [f for folder in self.folders(root) for f in numbered_files(folder, FILE_PATTERN)]
@@ -264,6 +269,12 @@ class Dbmate(Framework):
 
     def pending_sql(self, db: Database, root: Path) -> dict[str, list[str]]:
         return {m.version: [s.text for s in m.statements] for m in self.pending(db, root)}
+
+    def file_sql(self, root: Path, family: str) -> dict[str, list[tuple[str, int]]] | None:
+        return {
+            version: [(s.text, s.line) for s in self.parse(root, version, path, family).statements]
+            for version, path in self.files(root)
+        }
 
     def mark_applied(self, db: Database, root: Path, ids: Sequence[str]) -> None:
         with db.connect() as raw:

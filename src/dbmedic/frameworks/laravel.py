@@ -136,6 +136,9 @@ class Laravel(Framework):
                 return m.group(1)
         return self.tracking_table
 
+    def tracking_tables(self, root: Path) -> tuple[str, ...]:
+        return (self.tracking_table_for(root),)
+
     def migration_files(self, root: Path) -> dict[str, str]:
         """{stem: path relative to root} of ``database/migrations/*_*.php``, in Laravel's run order.
 

@@ -12,7 +12,7 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING, ClassVar
 
-from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register
+from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
 from dbmedic.dialects.mysql.normalize import quote_ident
 
 if TYPE_CHECKING:
@@ -158,6 +158,19 @@ class MySQL(Dialect):
 
         return render_change(self, change)
 
+    def create_database_sql(
+        self, name: str, charset: str | None = None, collation: str | None = None
+    ) -> list[str]:
+        sql = f"CREATE DATABASE {self.quote(name)}"
+        if cs := setting_word(charset):
+            sql += f" CHARACTER SET {cs}"
+        if co := setting_word(collation):
+            sql += f" COLLATE {co}"
+        return [sql]
+
+    def drop_database_sql(self, name: str) -> list[str]:
+        return [f"DROP DATABASE IF EXISTS {self.quote(name)}"]
+
 
 @register("mariadb")
 class MariaDB(MySQL):
@@ -169,6 +182,8 @@ class MariaDB(MySQL):
     hidden_index_keyword = "IGNORED"
     """https://mariadb.com/kb/en/ignored-indexes/"""
     escaped_expressions = False
+    add_column_if_not_exists = True
+    """https://mariadb.com/kb/en/alter-table/#add-column"""
 
     def quoted_defaults(self, info: ServerInfo) -> bool:
         """MariaDB 10.2.7+ prints COLUMN_DEFAULT as SQL: https://mariadb.com/kb/en/information-schema-columns-table/"""

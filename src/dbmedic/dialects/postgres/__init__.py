@@ -49,6 +49,8 @@ class PostgreSQL(Dialect):
     transactional_ddl = True
     """DDL runs inside transactions and rolls back: https://wiki.postgresql.org/wiki/Transactional_DDL_in_PostgreSQL:_A_Competitive_Analysis"""
     catalog: ClassVar[SqlFiles | None] = SqlFiles(__package__)
+    add_column_if_not_exists = True
+    """https://www.postgresql.org/docs/current/sql-altertable.html"""
 
     # --- connection -------------------------------------------------------------------------
     def server_info(self, conn: Connection) -> ServerInfo:
@@ -101,3 +103,14 @@ class PostgreSQL(Dialect):
 
     def render_change(self, change: Change) -> list[str]:
         return render.render_change(change)
+
+    def create_database_sql(
+        self, name: str, charset: str | None = None, collation: str | None = None
+    ) -> list[str]:
+        """The server's default template and encoding: a scratch database holds only structure."""
+        return [f"CREATE DATABASE {self.quote(name)}"]
+
+    def drop_database_sql(self, name: str) -> list[str]:
+        """``WITH (FORCE)`` ends other sessions (PostgreSQL 13+):
+        https://www.postgresql.org/docs/current/sql-dropdatabase.html"""
+        return [f"DROP DATABASE IF EXISTS {self.quote(name)} WITH (FORCE)"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote as url_quote
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register
@@ -31,6 +31,8 @@ _ERRORS = (
 
 @register("sqlite")
 class SQLite(Dialect):
+    databases_are_files: ClassVar[bool] = True
+    """A scratch database is a temporary file."""
     family = "sqlite"
     driver = "sqlite"
     sqlglot_dialect = "sqlite"

@@ -1,0 +1,556 @@
+"""``diagnose``: status -> simulation -> rehearsal -> cause -> impact -> parity -> options.
+
+Read-only against the diagnosed database: it is opened read-only (the server refuses writes
+through that session), and every run of the framework happens on a shadow database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbmedic.diagnose import cause as causes
+from dbmedic.diagnose import impact, options
+from dbmedic.diagnose.guard import guard_for
+from dbmedic.diagnose.history import (
+    Histories,
+    not_applied,
+    simulate_from,
+    simulate_from_zero,
+    statement_sql,
+    statements_from_files,
+    statements_from_framework,
+)
+from dbmedic.diagnose.rehearse import Rehearsal, rehearse_current, rehearse_reset, rehearse_resume
+from dbmedic.diagnosis import (
+    Diagnosis,
+    Evidence,
+    Failure,
+    RepairOption,
+    SimulationNote,
+    Strategy,
+)
+from dbmedic.errorclass import ErrorClass
+from dbmedic.model import Migration, MigrationState, Schema
+from dbmedic.runner import JOURNAL_TABLE
+
+if TYPE_CHECKING:
+    from dbmedic.connect import Database
+    from dbmedic.frameworks.base import Framework
+    from dbmedic.simulate import Simulation
+
+DiagnoseProgress = Callable[[str, str], None]
+"""progress(phase, message): phases status, simulation, rehearsal, reset, resume, parity."""
+
+
+@dataclass
+class Clock:
+    """Seconds per phase, in order."""
+
+    progress: DiagnoseProgress | None = None
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    phase: str = ""
+
+    @contextmanager
+    def __call__(self, phase: str, message: str = "") -> Iterator[None]:
+        self.phase = phase
+        self.say(message or phase)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings.append((phase, time.perf_counter() - t0))
+
+    def say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(self.phase, message)
+
+
+@dataclass
+class Context:
+    """What the status phase found; shared by diagnose and lint."""
+
+    root: Path
+    fw: Framework
+    target: Database
+    migrations: list[Migration]
+    live: Schema
+    tables: int
+
+
+def open_context(
+    app: Path | str, db: str | None, framework: str | None, environment: str | None
+) -> tuple[Context, Callable[[], None]]:
+    """Read-only: the framework, the migrations and the live schema; returns a closer."""
+    from dbmedic.connect import open_reference
+    from dbmedic.frameworks.tracking import table_names
+    from dbmedic.migrations import app_root, framework_from_tables, resolve
+    from dbmedic.runner import JOURNAL_TABLE
+
+    root = app_root(app)
+    fw, url = resolve(root, db, framework, environment)
+    target = open_reference(url)
+    try:
+        with target.connect() as conn:
+            names = table_names(target, conn)
+            live = target.dialect.inspect(conn, target.info)
+        if fw is None:
+            fw = framework_from_tables(target, root, names)
+        if environment:
+            fw.environment = environment
+        migrations = fw.read(target, root)
+    except BaseException:
+        target.close()
+        raise
+    count = len(names - {JOURNAL_TABLE})
+    return Context(root, fw, target, migrations, live, count), target.close
+
+
+def _failure_from_rehearsal(
+    r: Rehearsal, migrations: dict[str, Migration], h: Histories, sim_now: Simulation | None
+) -> Failure | None:
+    res = r.result
+    if res.ok or res.failed is None:
+        return None
+    m = migrations.get(res.failed) or Migration(res.failed, None, MigrationState.PENDING)
+    number, line = locate_failure(res.failed, res.statement, h, sim_now)
+    extra = dict(res.extra)
+    if extra.get("line", "0").isdigit() and int(extra.get("line", "0")) > 0:
+        line = int(extra["line"])
+    statement = res.statement
+    if statement is None and number is not None:
+        statement = statement_sql(h.statements[res.failed][number - 1])
+    return Failure(
+        m,
+        res.error or "unknown error",
+        r.error_class or ErrorClass.OTHER,
+        statement,
+        number,
+        m.file,
+        line,
+        Evidence.REHEARSED,
+    )
+
+
+def locate_failure(
+    mid: str, statement: str | None, h: Histories, sim_now: Simulation | None
+) -> tuple[int | None, int | None]:
+    """(statement number, line) of the failing statement within its migration."""
+    from dbmedic.effects_sql import Statement
+
+    items = h.statements.get(mid, ())
+    if statement:
+        squashed = " ".join(statement.split()).lower()
+        for i, item in enumerate(items, start=1):
+            if " ".join(statement_sql(item).split()).lower() == squashed:
+                return i, item.line if isinstance(item, Statement) else None
+    if sim_now is not None:
+        res = next((m for m in sim_now.migrations if m.id == mid), None)
+        if res is not None and res.failure is not None:
+            return res.failure.statement, res.failure.line
+    return None, None
+
+
+def _recorded_failure(todo: Sequence[Migration], h: Histories, dialect: str) -> Failure | None:
+    """The failure the runner recorded (dbmedic's journal: error and statement index)."""
+    from dbmedic.effects_sql import Statement
+    from dbmedic.errorclass import classify_error
+
+    m = next((m for m in todo if m.state is MigrationState.FAILED), None)
+    extra = dict(m.extra) if m else {}
+    if m is None or not extra.get("error") or extra["error"] == "interrupted mid-migration":
+        return None
+    index = int(extra["statement_index"]) if extra.get("statement_index", "").isdigit() else None
+    items = h.statements.get(m.id, ())
+    item = items[index] if index is not None and index < len(items) else None
+    sql = statement_sql(item) if item is not None else None
+    line = item.line if isinstance(item, Statement) else None
+    error = extra["error"]
+    number = index + 1 if index is not None else None
+    cls = classify_error(dialect, error, sql)
+    return Failure(m, error, cls, sql, number, m.file, line, Evidence.RECORDED)
+
+
+def _failure_from_simulation(
+    sim_now: Simulation, migrations: dict[str, Migration]
+) -> Failure | None:
+    first = sim_now.first_failure
+    if first is None or first.failure is None:
+        return None
+    m = migrations.get(first.id) or Migration(first.id, None, MigrationState.PENDING)
+    f = first.failure
+    return Failure(
+        m, str(f.error), f.error.error_class, f.sql, f.statement, m.file, f.line, Evidence.SIMULATED
+    )
+
+
+def simulation_note(
+    sim_now: Simulation | None, failing: Failure | None, *, rehearsed: bool
+) -> SimulationNote:
+    if sim_now is None:
+        return SimulationNote(None)
+    first = sim_now.first_failure
+    unknown = sum(len(m.unknown) for m in sim_now.migrations)
+    note = SimulationNote(
+        first.id if first else None,
+        str(first.failure.error) if first and first.failure else None,
+        first.failure.error.error_class if first and first.failure else None,
+        unknown,
+        sim_now.seconds,
+    )
+    if not rehearsed:
+        return note
+    sim_id = note.failing
+    real_id = failing.migration.id if failing else None
+    disagreement = None
+    if sim_id != real_id:
+        disagreement = (
+            f"the simulation predicted {'a failure at ' + sim_id if sim_id else 'success'}, "
+            f"the rehearsal {'failed at ' + real_id if real_id else 'succeeded'}; the rehearsal wins"
+        )
+    elif failing and note.error_class and note.error_class != failing.error_class:
+        disagreement = (
+            f"the simulation predicted {note.error_class.value}, the server said "
+            f"{failing.error_class.value}; the rehearsal wins"
+        )
+    return SimulationNote(
+        note.failing, note.error, note.error_class, unknown, note.seconds, disagreement
+    )
+
+
+def _reset_option(
+    r: Rehearsal | None, sim_all: Simulation | None, cmd: str, cause_text: str | None
+) -> RepairOption:
+    if r is not None:
+        res = r.result
+        if res.ok:
+            reason = f"a fresh run of all {len(res.applied)} migrations succeeds"
+            return options.option(
+                Strategy.RESET,
+                True,
+                Evidence.REHEARSED,
+                cmd,
+                seconds=r.migrate_seconds,
+                reason=reason,
+            )
+        reason = f"a fresh run fails at {res.failed} too" + (
+            f": {cause_text}" if cause_text else ""
+        )
+        return options.option(
+            Strategy.RESET, False, Evidence.REHEARSED, cmd, fails_at=res.failed, error=res.error,
+            error_class=r.error_class, seconds=r.migrate_seconds, reason=reason,
+        )  # fmt: skip
+    if sim_all is None:
+        return options.option(
+            Strategy.RESET,
+            None,
+            Evidence.NOT_CHECKED,
+            cmd,
+            reason="the SQL of the applied migrations is unknown without a shadow database",
+        )
+    first = sim_all.first_failure
+    if first is None or first.failure is None:
+        return options.option(
+            Strategy.RESET,
+            True,
+            Evidence.SIMULATED,
+            cmd,
+            reason=f"the simulation runs all {len(sim_all.migrations)} migrations from zero without error",
+        )
+    reason = f"a fresh run fails at {first.id} too" + (f": {cause_text}" if cause_text else "")
+    return options.option(
+        Strategy.RESET, False, Evidence.SIMULATED, cmd, fails_at=first.id,
+        error=str(first.failure.error), error_class=first.failure.error.error_class, reason=reason,
+    )  # fmt: skip
+
+
+def _resume_option(
+    r: Rehearsal | None, sim: Simulation, plan: options.ResumePlan, todo: int, cmd: str
+) -> RepairOption:
+    marked = (
+        f"record {len(plan.mark)} migration(s) whose effects are present as applied, then "
+        if plan.mark
+        else ""
+    )
+    if plan.conflicts:
+        c = plan.conflicts[0]
+        return options.option(
+            Strategy.RESUME, False, Evidence.SIMULATED, cmd, fails_at=c.migration, mark=plan.mark,
+            reason=f"{c.object_kind} {c.object} exists with another definition ({'; '.join(c.differences)}): "
+            "it needs the data-keeping repair first",
+        )  # fmt: skip
+    if r is not None:
+        res = r.result
+        if res.ok:
+            reason = f"{marked}the remaining {len(res.applied)} migration(s) run without error"
+            return options.option(
+                Strategy.RESUME,
+                True,
+                Evidence.REHEARSED,
+                cmd,
+                seconds=r.migrate_seconds,
+                reason=reason,
+                mark=plan.mark,
+            )
+        return options.option(
+            Strategy.RESUME, False, Evidence.REHEARSED, cmd, fails_at=res.failed, error=res.error,
+            error_class=r.error_class, seconds=r.migrate_seconds, mark=plan.mark,
+            reason=f"{marked}migrate fails at {res.failed}: {res.error}",
+        )  # fmt: skip
+    first = sim.first_failure
+    if first is None or first.failure is None:
+        run = todo - len(plan.mark)
+        return options.option(
+            Strategy.RESUME,
+            True,
+            Evidence.SIMULATED,
+            cmd,
+            mark=plan.mark,
+            reason=f"{marked}the simulation runs the remaining {run} migration(s) without error",
+        )
+    return options.option(
+        Strategy.RESUME, False, Evidence.SIMULATED, cmd, fails_at=first.id, mark=plan.mark,
+        error=str(first.failure.error), error_class=first.failure.error.error_class,
+        reason=f"{marked}migrate fails at {first.id}: {first.failure.error}",
+    )  # fmt: skip
+
+
+def _sync_option(reference: str | None, missing: int | None, cmd: str) -> RepairOption:
+    if reference is None:
+        return options.option(
+            Strategy.SYNC,
+            None,
+            Evidence.NOT_CHECKED,
+            cmd,
+            reason="needs --reference (a database URL or a snapshot)",
+        )
+    what = (
+        f"copies the {missing} missing table(s) and other missing objects"
+        if missing is not None
+        else "copies the missing objects"
+    )
+    return options.option(
+        Strategy.SYNC,
+        True,
+        Evidence.NOT_CHECKED,
+        cmd,
+        reason=f"{what} from the reference, then records the migrations; not rehearsed",
+    )
+
+
+def diagnose(
+    app: Path | str,
+    db: str | None = None,
+    *,
+    reference: str | None = None,
+    critical: Sequence[str] = (),
+    framework: str | None = None,
+    environment: str | None = None,
+    rehearse: bool = True,
+    progress: DiagnoseProgress | None = None,
+) -> Diagnosis:
+    """Read-only on ``db``: where migrations stopped, why, what is blocked, which repair works.
+
+    Runs the framework only on shadow databases; when none can be created the answer is
+    simulated (``evidence``, ``shadow_note``). Raises ConfigError, ConnectError, MigrationError.
+    """
+    from dbmedic.shadow import ShadowUnavailable
+
+    clock = Clock(progress)
+    with clock("status", "reading migrations and schema"):
+        ctx, close = open_context(app, db, framework, environment)
+    try:
+        return _diagnose(ctx, clock, reference, critical, rehearse, ShadowUnavailable)
+    finally:
+        close()
+
+
+def _diagnose(
+    ctx: Context,
+    clock: Clock,
+    reference: str | None,
+    critical: Sequence[str],
+    rehearse: bool,
+    unavailable: type[Exception],
+) -> Diagnosis:
+    fw, root, target, live = ctx.fw, ctx.root, ctx.target, ctx.live
+    dialect = target.dialect.name
+    by_id = {m.id: m for m in ctx.migrations}
+    todo = not_applied(ctx.migrations)
+    shadow_note: str | None = None
+    reset_r: Rehearsal | None = None
+    evidence = Evidence.REHEARSED if rehearse else Evidence.SIMULATED
+    if not rehearse:
+        shadow_note = "rehearsal switched off"
+
+    with clock("reset", "rehearsing a fresh run on an empty shadow database"):
+        h = statements_from_files(fw, root, target.dialect.family or dialect)
+        if rehearse:
+            try:
+                reset_r = rehearse_reset(
+                    fw, target, root, ctx.migrations, clock.say, want_sql=h is None
+                )
+                h = h or reset_r.history
+            except unavailable as e:
+                evidence, shadow_note = Evidence.SIMULATED, str(e)
+        if h is None:
+            h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
+
+    with clock("simulation", "simulating the migration history"):
+        sim_all = simulate_from_zero(h, ctx.migrations, dialect) if h.complete else None
+        sim_now = simulate_from(h, todo, live, dialect)
+
+    now_r: Rehearsal | None = None
+    if evidence is Evidence.REHEARSED and todo:
+        with clock("rehearsal", "rehearsing migrate on a shadow copy"):
+            now_r = rehearse_current(fw, target, root, live, clock.say)
+
+    failing = (
+        _failure_from_rehearsal(now_r, by_id, h, sim_now)
+        if now_r
+        else _failure_from_simulation(sim_now, by_id)
+    )
+    note = simulation_note(sim_now, failing, rehearsed=now_r is not None)
+    recorded = _recorded_failure(todo, h, dialect)
+    if recorded is not None and (failing is None or failing.migration.id != recorded.migration.id):
+        seen = f"failed at {failing.migration.id}" if failing else "succeeded"
+        how = "rehearsal" if now_r is not None else "simulation"
+        note = replace(
+            note,
+            disagreement=f"the runner's record says {recorded.migration.id} failed ({recorded.error}); "
+            f"the {how} {seen}: the failure depends on the target itself (privileges, locks, "
+            "data), which a structure-only copy does not have; the record wins",
+        )
+        failing = recorded
+
+    cause = None
+    if failing is not None:
+        target_obj = causes.find_target(
+            failing.error_class, failing.statement, failing.error, live, dialect
+        )
+        sites = causes.sites(target_obj.key, sim_all, by_id, root, failing.migration.id)
+        order = [m.id for m in ctx.migrations]
+        cause = causes.explain(
+            target_obj, sites, failing.migration.id, order, h.complete, failing.error
+        )
+
+    created = impact.tables_created(sim_all or sim_now)
+    timeline = impact.timeline(ctx.migrations, failing.migration.id if failing else None, created)
+
+    parity_summary = None
+    ref_batches: dict[str, int | None] | None = None
+    if reference is not None:
+        from dbmedic.diagnose.parity import load_reference, parity, reference_label
+
+        with clock("parity", "comparing with the reference"):
+            ref_schema = load_reference(reference)
+            parity_summary = parity(live, ref_schema, reference_label(reference))
+            ref_batches = _reference_batches(fw, root, reference)
+    blocked = impact.blocked(timeline, ref_batches)
+    critical_rows = impact.critical_tables(list(critical), live, timeline, by_id)
+
+    plan = options.resume_plan(h, todo, live, dialect)
+    resume_r: Rehearsal | None = None
+    if evidence is Evidence.REHEARSED and todo and not plan.conflicts:
+        if plan.mark or plan.run_first:
+            with clock("resume", "rehearsing resume on a shadow copy"):
+                resume_r = rehearse_resume(
+                    fw, target, root, live, plan.mark, plan.run_first, clock.say
+                )
+        else:
+            resume_r = now_r
+    marked_ids = set(plan.mark)
+    skip = {mid: len(h.statements.get(mid, ())) for mid in marked_ids}
+    sim_resume = (
+        simulate_from(h, todo, live, dialect, skip_statements=skip) if plan.mark else sim_now
+    )
+
+    app_text, target_text = str(root), target.display
+    ref_text = (
+        None if reference is None else reference if "://" not in reference else _redacted(reference)
+    )
+    cause_text = cause.explanation if cause else None
+    opts = (
+        _reset_option(reset_r, sim_all, options.command(Strategy.RESET, app_text, target_text), cause_text),
+        _resume_option(resume_r, sim_resume, plan, len(todo), options.command(Strategy.RESUME, app_text, target_text)),
+        _sync_option(reference, len(parity_summary.missing_tables) if parity_summary else None,
+                     options.command(Strategy.SYNC, app_text, target_text, ref_text)),
+    )  # fmt: skip
+    recommendation = options.recommend(opts, nothing_to_do=not todo and failing is None)
+    guard = None
+    if failing is not None:
+        guard = guard_for(
+            fw.name, cause, failing.migration.id, failing.file, failing.line, failing.statement,
+            target.dialect.add_column_if_not_exists,
+        )  # fmt: skip
+    last_applied = next(
+        (m for m in reversed(ctx.migrations) if m.state is MigrationState.APPLIED), None
+    )
+    counts = {state.value: 0 for state in MigrationState}
+    for m in ctx.migrations:
+        counts[m.state.value] += 1
+    expected_tables = None
+    if parity_summary is not None and (line := parity_summary.line("tables")) is not None:
+        expected_tables = line.expected
+    elif sim_all is not None:
+        tracking = {t.lower() for t in fw.tracking_tables(root)} - {JOURNAL_TABLE}
+        kept = sum(1 for t in live.tables if t.lower() in tracking)
+        expected_tables = len(sim_all.schema.tables) + kept  # the tracking table counts as a table
+    return Diagnosis(
+        framework=fw.name,
+        app=app_text,
+        target=target_text,
+        dialect=dialect,
+        counts=counts,
+        total=len(ctx.migrations),
+        tables=ctx.tables,
+        last_applied=last_applied,
+        failing=failing,
+        cause=cause,
+        blocked=blocked,
+        critical=critical_rows,
+        parity=parity_summary,
+        conflicts=plan.conflicts,
+        options=opts,
+        guard=guard,
+        recommendation=recommendation,
+        simulation=note,
+        evidence=evidence,
+        shadow_note=shadow_note,
+        timeline=timeline,
+        timings=tuple(clock.timings),
+        expected_tables=expected_tables,
+        # When the database was read (the dialect's stamp, else now: seconds after the read);
+        # reports are dated by it, never by when they are rendered.
+        taken_at=live.taken_at or _utc_now(),
+    )
+
+
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _redacted(url: str) -> str:
+    from dbmedic.secrets import redact
+
+    return redact(url)
+
+
+def _reference_batches(fw: Framework, root: Path, reference: str) -> dict[str, int | None] | None:
+    """Batches of each migration in the reference's tracking table (Laravel), where it has one."""
+    if "://" not in reference:
+        return None
+    from dbmedic.connect import open_reference
+    from dbmedic.errors import DbmedicError
+
+    try:
+        with open_reference(reference) as ref:
+            return {m.id: m.batch for m in fw.read(ref, root) if m.batch is not None} or None
+    except DbmedicError:
+        return None

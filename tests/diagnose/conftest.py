@@ -1,0 +1,68 @@
+"""Fixtures for diagnose/lint tests: fixture apps in tmp_path, dbmate projects, database users,
+and a check after every test that no shadow database is left on any server."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from diagnose_helpers import shadow_databases
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from dbtest import ADMIN_URLS
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def no_shadow_left() -> Iterator[None]:
+    """After each test (passed or failed), no shadow database exists."""
+    yield
+    assert shadow_databases() == []
+
+
+@pytest.fixture
+def copy_fixture(tmp_path: Path) -> Callable[[str], Path]:
+    def _copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copytree(FIXTURES / name, target)
+        return target
+
+    return _copy
+
+
+@pytest.fixture
+def php() -> str:
+    if shutil.which("php") is None:
+        pytest.skip("php is not installed (.ci/run installs php-cli and php-laravel-framework)")
+    if not Path("/usr/share/php/Illuminate/autoload.php").is_file():
+        pytest.skip("php-laravel-framework is not installed (.ci/run installs it)")
+    return "php"
+
+
+@pytest.fixture
+def mariadb_user() -> Iterator[Callable[..., str]]:
+    """mariadb_user(db_url, grants...): a user with a password and exactly ``grants``; returns its URL."""
+    made: list[str] = []
+    admin = create_engine(ADMIN_URLS["mariadb"], isolation_level="AUTOCOMMIT")
+
+    def _make(db_url: str, *grants: str) -> str:
+        user = f"dbm_d_{uuid.uuid4().hex[:8]}"
+        password = "Pw-diag-" + uuid.uuid4().hex[:6]
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"))
+            for grant in grants:
+                conn.execute(text(grant.format(user=f"'{user}'@'%'", db=make_url(db_url).database)))
+        made.append(user)
+        url = make_url(db_url).set(username=user, password=password)
+        return url.render_as_string(hide_password=False)
+
+    yield _make
+    with admin.connect() as conn:
+        for user in made:
+            conn.execute(text(f"DROP USER IF EXISTS '{user}'@'%'"))
+    admin.dispose()

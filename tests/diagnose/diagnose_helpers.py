@@ -1,0 +1,35 @@
+"""Helpers for the diagnose tests (importable as ``from diagnose_helpers import ...``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from dbtest import ADMIN_URLS, server_problem
+
+
+def shadow_databases() -> list[str]:
+    """Every database whose name carries the shadow mark, on every server that answers."""
+    found: list[str] = []
+    queries = {
+        "mariadb": "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '%dbmedic\\_shadow\\_%'",
+        "postgresql": "SELECT datname FROM pg_database WHERE datname LIKE '%dbmedic\\_shadow\\_%'",
+    }
+    for backend, sql in queries.items():
+        if server_problem(backend):
+            continue
+        engine = create_engine(ADMIN_URLS[backend])
+        with engine.connect() as conn:
+            found += [str(r[0]) for r in conn.execute(text(sql))]
+        engine.dispose()
+    return found
+
+
+def write_dbmate(root: Path, files: dict[str, str]) -> Path:
+    """A dbmate project: ``db/migrations/<name>.sql`` with ``-- migrate:up`` bodies."""
+    folder = root / "db" / "migrations"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (folder / f"{name}.sql").write_text(f"-- migrate:up\n{body.strip()}\n\n-- migrate:down\n")
+    return root
