@@ -292,6 +292,75 @@ def lint(
 
 __all__ += ["diagnose", "lint"]
 
+# --- fix: plan, back up, repair, verify, roll back (owner: fix branch) --------------------------
+
+
+def fix(
+    strategy: str,
+    app: Path | str | None = None,
+    db: str | None = None,
+    *,
+    reference: str | None = None,
+    critical: Iterable[str] = (),
+    dry_run: bool = False,
+    yes: bool = False,
+    no_rollback: bool = False,
+    allow_drop: bool = False,
+    framework: str | None = None,
+    environment: str | None = None,
+    backup_dir: Path | str | None = None,
+    state_dir: Path | str | None = None,
+    break_stale_lock: bool = False,
+    report: Path | str | None = None,
+    confirm: Any = None,
+    progress: Any = None,
+    fault: Any = None,
+    allow_production: bool = False,
+    confirm_production: Any = None,
+    guard_environment: Any = None,
+) -> Any:
+    """Repair ``db`` with ``strategy`` (``reset``, ``resume`` or ``sync``).
+
+    Plans first (read-only); ``dry_run`` returns that :class:`dbmedic.plan.Plan`. Otherwise
+    ``confirm(plan) -> bool`` decides (the library never prompts; without it ``yes`` must be
+    True, else RefusedError), then the plan runs under the repair lock with a verified backup
+    first, and a failed step rolls back to it (unless ``no_rollback``) with proof. Returns an
+    :class:`dbmedic.apply.Outcome` (``outcome.verdict``); a failed step is in the outcome, not
+    raised. Raises ConfigError (bad input: unknown strategy, reference of another family or
+    incomplete), ConnectError, LockBusy / StaleLock, RefusedError. ``report`` writes the run's
+    report there too (it is always written into the run folder ``.dbmedic/runs/<id>/``).
+    A protected or production-looking target is refused before anything is read unless
+    ``allow_production`` and ``confirm_production(prompt)`` returns the database name.
+    """
+    from dbmedic.fixing import run_fix
+
+    return run_fix(
+        strategy,
+        app,
+        db,
+        reference=reference,
+        critical=tuple(critical),
+        dry_run=dry_run,
+        yes=yes,
+        no_rollback=no_rollback,
+        allow_drop=allow_drop,
+        framework=framework,
+        environment=environment,
+        backup_dir=backup_dir,
+        state_dir=state_dir,
+        break_stale_lock=break_stale_lock,
+        report=report,
+        confirm=confirm,
+        progress=progress,
+        fault=fault,
+        allow_production=allow_production,
+        confirm_production=confirm_production,
+        guard_environment=guard_environment,
+    )
+
+
+__all__ += ["fix"]
+
 # --- configuration and the production guard (owner: guard branch) ------------------------------
 
 
