@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from dbmedic.backup import backup, list_backups, prune_backups, restore, verify_backup
+from dbmedic.backups import backup, list_backups, prune_backups, restore, verify_backup
 from dbmedic.cli import app
 from dbmedic.errors import BackupError
 from dbtest import DatabaseFactory, run_sql
@@ -199,8 +199,8 @@ def test_damaged_backup_is_refused_and_target_untouched(
     message = flat(result.output)
     assert "cannot be restored" in message and ("corrupt" in message or "truncated" in message)
     assert "Traceback" not in message
-    from dbmedic.backup import _source
-    from dbmedic.backup.families import get_family
+    from dbmedic.backups import _source
+    from dbmedic.backups.families import get_family
 
     assert (
         get_family(backend if backend != "mariadb" else "mysql").table_names(_source(target)) == []
@@ -256,3 +256,26 @@ def test_list_and_prune_keep_the_newest(tmp_path: Path) -> None:
     assert [b.path for b in list_backups(tmp_path / "bk")] == [made[2].path]
     with pytest.raises(Exception, match="at least 1"):
         prune_backups(tmp_path / "bk", 0)
+
+
+@pytest.mark.backend("mariadb", "postgresql")
+def test_unreachable_database_reads_like_every_dbmedic_command(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    wrong = make_url(db_url).set(username="dbm_nobody", password="Wr0ng-secret")
+    url = wrong.render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["backup", url, "--dir", str(tmp_path)])
+    message = flat(result.output)
+    assert result.exit_code == 2, message
+    assert message.startswith("dbmedic: cannot connect to ")
+    assert "dbm_nobody:***@" in message and "Wr0ng-secret" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dbmedic_backup_is_the_function_and_backups_the_package() -> None:
+    import dbmedic
+    import dbmedic.backups
+    from dbmedic import api
+
+    assert dbmedic.backup is api.backup and callable(dbmedic.backup)
+    assert dbmedic.backups.backup is backup

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from dbmedic.backup import backup, list_backups, verify_backup
+from dbmedic.backups import backup, list_backups, restore, verify_backup
 from dbmedic.errors import BackupError
 from dbtest import ADMIN_URLS, DatabaseFactory, run_sql
 
@@ -146,3 +147,44 @@ def test_full_disk_is_one_sentence_and_leaves_nothing(
         assert list(small.iterdir()) == []
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+@pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("tool", ["external", "builtin"])
+def test_checksums_come_from_the_dumped_snapshot_while_others_write(
+    db_factory: DatabaseFactory, tmp_path: Path, tool: str
+) -> None:
+    """Rows written during the dump are either in both the dump and the manifest or in neither:
+    the restore's checksum comparison proves it."""
+    url = db_factory.new()
+    _fill(url, 60_000)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    stop, writes = threading.Event(), [0]
+
+    def write() -> None:
+        with engine.connect() as conn:
+            n = 1_000_000
+            while not stop.is_set():
+                n += 1
+                conn.execute(text("INSERT INTO big VALUES (:n, RANDOM_BYTES(20), 'new')"), {"n": n})
+                conn.execute(
+                    text("UPDATE big SET note = :n WHERE id = :i"), {"n": n, "i": n % 60_000}
+                )
+                writes[0] += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        while writes[0] < 10:
+            time.sleep(0.01)
+        before = writes[0]
+        made = backup(url, tmp_path / "bk", tool=tool)
+        during = writes[0] - before
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()
+    assert during > 0, "nothing was written while the dump ran"
+    target = db_factory.new()
+    result = restore(made.path, target, force=True)  # raises when a checksum differs
+    assert result.rows == made.manifest.rows > 60_000

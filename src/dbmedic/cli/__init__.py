@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         state["debug"] = True
     try:
-        app(args=argv, standalone_mode=False, prog_name="dbmedic")
+        # standalone_mode=False: click returns the code of a typer.Exit instead of exiting
+        code = app(args=argv, standalone_mode=False, prog_name="dbmedic")
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
     except SystemExit:
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         fail(f"unexpected error: {type(e).__name__}: {e} (run with --debug for the traceback)")
         sys.exit(int(ExitCode.TROUBLE))
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["ExitCode", "app", "main"]

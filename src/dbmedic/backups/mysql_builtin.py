@@ -18,39 +18,12 @@ import json
 import threading
 from typing import Any
 
-from dbmedic.backup import mysql
-from dbmedic.backup.families import DumpJob, DumpOutput, Method, RestoreJob
-from dbmedic.backup.manifest import FileEntry, Part
-from dbmedic.backup.streams import Writer, open_reader, statements
+from dbmedic.backups import mysql
+from dbmedic.backups.families import DumpJob, DumpOutput, Method, RestoreJob
+from dbmedic.backups.manifest import FileEntry, Part
+from dbmedic.backups.streams import Writer, open_reader, statements
+from dbmedic.backups.workers import TaskQueue
 from dbmedic.errors import BackupError
-
-
-def _snapshot_connections(job: DumpJob) -> list[Any]:
-    """``jobs`` connections that all read one snapshot (one connection without RELOAD)."""
-    import pymysql
-
-    first = mysql.connect(job.source, unicode=False)
-    conns = [first]
-    if job.jobs <= 1:
-        first.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        return conns
-    try:
-        first.query("SET SESSION lock_wait_timeout = 30")
-        first.query("FLUSH TABLES WITH READ LOCK")
-    except (
-        pymysql.MySQLError
-    ):  # no RELOAD privilege or lock timeout: one connection, still consistent
-        first.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        return conns
-    try:
-        for _ in range(job.jobs - 1):
-            conns.append(mysql.connect(job.source, unicode=False))
-        for c in conns:
-            c.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-    finally:
-        first.query("UNLOCK TABLES")
-    return conns
 
 
 def _show(conn: Any, sql: str, column: int) -> str | None:
@@ -126,7 +99,7 @@ class MySQLBuiltin(Method):
     name = "mysql-builtin"
 
     def dump(self, job: DumpJob) -> DumpOutput:
-        conns = _snapshot_connections(job)
+        conns, _locked = mysql.snapshot_connections(job.source, job.jobs)
         try:
             return self._dump(job, conns)
         finally:
@@ -146,13 +119,12 @@ class MySQLBuiltin(Method):
         parts_total: dict[str, int] = {}
         parts_left: dict[str, int] = {}
         data_files: dict[str, dict[str, Any]] = {}
-        lock = threading.Lock()
-        errors: list[BaseException] = []
-        queue: list[tuple[Any, ...]] = [("schema",)]
+        tasks: list[tuple[Any, ...]] = [("schema",)]
         if not job.schema_only:
             by_size = sorted(names, key=lambda n: -infos[n].est_bytes)
-            queue += [("table", name) for name in by_size]
-        queue.reverse()  # pop() from the end
+            tasks += [("table", name) for name in by_size]
+        queue = TaskQueue(tasks)
+        lock = queue.lock
 
         def dump_part(conn: Any, name: str, index: int, lo: int | None, hi: int | None) -> None:
             info = infos[name]
@@ -192,30 +164,12 @@ class MySQLBuiltin(Method):
                 parts = mysql.plan_parts(conn, infos[name])
                 with lock:
                     parts_total[name] = parts_left[name] = len(parts)
-                    queue.extend(("part", name, i, lo, hi) for i, (lo, hi) in enumerate(parts) if i)
+                queue.add(("part", name, i, lo, hi) for i, (lo, hi) in enumerate(parts) if i)
                 dump_part(conn, name, 0, *parts[0])
             else:
                 dump_part(conn, *task[1:])
 
-        def worker(conn: Any) -> None:
-            while True:
-                with lock:
-                    if errors or not queue:
-                        return
-                    task = queue.pop()
-                try:
-                    run(conn, task)
-                except BaseException as e:
-                    errors.append(e)
-                    return
-
-        threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in conns]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        queue.run(conns, run)
         if job.schema_only:
             entries = [mysql.table_entry(infos[n], []) for n in names]
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dbmedic.backup.families import Method
+from dbmedic.backups.families import Method
 
 
 class PostgresBuiltin(Method):

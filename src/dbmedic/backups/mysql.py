@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from dbmedic.backup.families import Facts, Family, Source, register_family
-from dbmedic.backup.manifest import Part, TableEntry, combine
-from dbmedic.errors import BackupError, ConnectError
-from dbmedic.secrets import scrub
+from dbmedic.backups import families
+from dbmedic.backups.families import Facts, Family, Source, connect_error, register_family
+from dbmedic.backups.manifest import Part, TableEntry, combine
+from dbmedic.errors import BackupError
 
 CHUNK_BYTES = 2 << 20
 """Target size of one fetched chunk, which is also one INSERT statement of the dump."""
@@ -72,11 +72,48 @@ def connect(source: Source, *, database: bool = True, unicode: bool = True) -> A
         conn = pymysql.connect(**kwargs)
         conn.query(SESSION)
     except pymysql.MySQLError as e:
-        reason = scrub(str(e.args[1]) if len(e.args) > 1 else str(e))
-        raise ConnectError(
-            f"cannot connect to {source.display} ({reason})", url=source.display
-        ) from e
+        raise connect_error(source, e) from e
     return conn
+
+
+def snapshot_connections(
+    source: Source, jobs: int, *, hold: bool = False
+) -> tuple[list[Any], bool]:
+    """``jobs`` connections that all read one snapshot, and whether a global read lock was used.
+
+    The first connection takes ``FLUSH TABLES WITH READ LOCK`` while every connection starts
+    ``START TRANSACTION WITH CONSISTENT SNAPSHOT``, so all see the same data (as mydumper does:
+    https://mariadb.com/kb/en/flush/). With ``hold`` the lock stays on the first connection
+    (release it with ``UNLOCK TABLES``) so that another program can start its own snapshot of
+    the same data. Without the RELOAD privilege: one connection and False (still consistent).
+    """
+    import pymysql
+
+    first = connect(source, unicode=False)
+    conns = [first]
+    if jobs <= 1 and not hold:
+        first.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        return conns, False
+    try:
+        first.query("SET SESSION lock_wait_timeout = 30")
+        first.query("FLUSH TABLES WITH READ LOCK")
+    except pymysql.MySQLError:  # no RELOAD privilege or lock timeout
+        first.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        return conns, False
+    try:
+        for _ in range(jobs - 1):
+            conns.append(connect(source, unicode=False))
+        for c in conns:
+            c.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+    except BaseException:
+        for c in conns:
+            c.close()
+        raise
+    finally:
+        if not hold and first.open:
+            first.query("UNLOCK TABLES")
+    return conns, True
 
 
 def rows_of(conn: Any, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
@@ -331,8 +368,8 @@ class MySQLFamily(Family):
 
     @property
     def methods(self) -> tuple[type, ...]:  # type: ignore[override]
-        from dbmedic.backup.mysql_builtin import MySQLBuiltin
-        from dbmedic.backup.tools import MariaDBDump
+        from dbmedic.backups.mysql_builtin import MySQLBuiltin
+        from dbmedic.backups.tools import MariaDBDump
 
         # The built-in dumper is first: parallel, one snapshot, faster than mariadb-dump (bench/).
         return (MySQLBuiltin, MariaDBDump)
@@ -431,9 +468,5 @@ def table_entry(info: TableInfo, parts: list[Part]) -> TableEntry:
 
 
 def describe(e: BaseException | None) -> str:
-    """A driver error as a short phrase without secrets."""
-    if e is None:
-        return "unknown error"
-    args: tuple[Any, ...] = tuple(getattr(e, "args", ()))
-    text = str(args[1]) if len(args) > 1 else str(e)
-    return scrub(text.splitlines()[0] if text else type(e).__name__)
+    """A driver error as a short phrase without secrets (worded by the MySQL dialect)."""
+    return families.describe("mysql", e)

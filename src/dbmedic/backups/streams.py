@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from dbmedic.backup.manifest import FileEntry
+from dbmedic.backups.manifest import FileEntry
 from dbmedic.errors import BackupError
 
 ZSTD_LEVEL = 1

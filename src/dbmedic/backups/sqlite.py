@@ -13,7 +13,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from dbmedic.backup.families import (
+from dbmedic.backups.families import (
     DumpJob,
     DumpOutput,
     Facts,
@@ -23,8 +23,8 @@ from dbmedic.backup.families import (
     Source,
     register_family,
 )
-from dbmedic.backup.manifest import Part, TableEntry, combine
-from dbmedic.backup.streams import Writer, open_reader
+from dbmedic.backups.manifest import Part, TableEntry, combine
+from dbmedic.backups.streams import Writer, open_reader
 from dbmedic.errors import BackupError
 
 
