@@ -21,7 +21,7 @@ from typing import Any
 from dbmedic.backups import mysql
 from dbmedic.backups.families import DumpJob, DumpOutput, Method, RestoreJob
 from dbmedic.backups.manifest import FileEntry, Part
-from dbmedic.backups.streams import Writer, open_reader, statements
+from dbmedic.backups.streams import Writer, open_reader, statements, write_file
 from dbmedic.backups.workers import TaskQueue
 from dbmedic.errors import BackupError
 
@@ -154,9 +154,12 @@ class MySQLBuiltin(Method):
         def run(conn: Any, task: tuple[Any, ...]) -> None:
             if task[0] == "schema":
                 schema = capture_schema(conn, names)
-                w = Writer(job.root, "schema.json", job.compression)
-                w.write(json.dumps(schema, indent=1, sort_keys=True).encode())
-                entry = w.close()
+                entry = write_file(
+                    job.root,
+                    "schema.json",
+                    job.compression,
+                    json.dumps(schema, indent=1, sort_keys=True).encode(),
+                )
                 with lock:
                     files.append(entry)
             elif task[0] == "table":

@@ -100,13 +100,14 @@ class SQLiteBackup(Method):
                 while block := f.read(1 << 20):
                     writer.write(block)
                     job.tracker.add(nbytes=len(block))
+            entry = writer.close()
         except BaseException:
             writer.abort()
             raise
         finally:
             copy.unlink(missing_ok=True)
         job.tracker.add(rows=sum(t.rows for t in tables), tables=len(tables))
-        return DumpOutput(tables, [writer.close()])
+        return DumpOutput(tables, [entry])
 
     def restore(self, job: RestoreJob) -> None:
         data = next(f for f in job.files if f.path.startswith("database.sqlite"))

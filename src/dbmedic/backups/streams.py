@@ -99,6 +99,17 @@ class Writer:
             self._raw.close()
 
 
+def write_file(root: Path, name: str, compression: str, data: bytes) -> FileEntry:
+    """Write one whole (compressed) file; on an error nothing stays open."""
+    writer = Writer(root, name, compression)
+    try:
+        writer.write(data)
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+
+
 def compression_of(name: str) -> str:
     for kind, suffix in SUFFIX.items():
         if suffix and name.endswith(suffix):

@@ -238,12 +238,16 @@ class MariaDBDump(Method):
                 raise
             pumping.join()
             drain.join()
-            if failed:
+            try:
+                if failed:
+                    raise failed[0]
+                _finish(proc, err, exe.rsplit("/", 1)[-1])
+                entry = writer.close()
+            except BaseException:
                 writer.abort()
-                raise failed[0]
-            _finish(proc, err, exe.rsplit("/", 1)[-1])
+                raise
         job.tracker.add(rows=sum(t.rows for t in tables), tables=len(tables))
-        return DumpOutput(tables, [writer.close()])
+        return DumpOutput(tables, [entry])
 
     def restore(self, job: RestoreJob) -> None:
         exe = _which("mariadb", "mysql") or "mariadb"
