@@ -150,17 +150,22 @@ class TableInfo:
 
 
 def _literal(c: Column) -> str:
+    """One value as SQL text, with as few function calls as possible (the server's CPU is the
+    limit of a dump): numbers as they are, strings through ``QUOTE``, binary strings through
+    ``QUOTE`` behind a ``_binary`` introducer (half the bytes of HEX, no charset check on
+    restore: https://mariadb.com/kb/en/string-literals/)."""
     q = quote(c.name)
     if c.data_type in _BINARY:
-        expr = f"CONCAT('X''', HEX({q}), '''')"
-    elif c.data_type == "bit":
+        expr = f"CONCAT('_binary', QUOTE({q}))"  # QUOTE(NULL) is 'NULL': keep the IF
+        return f"IF({q} IS NULL, 'NULL', {expr})" if c.nullable else expr
+    if c.data_type == "bit":
         expr = f"CAST({q} AS UNSIGNED)"
     elif c.data_type in _NUMERIC:
         expr = q
     else:  # QUOTE() already renders NULL as NULL
         quoted = f"QUOTE({q})"
         return quoted if c.charset in (None, "utf8mb4") else f"CONVERT({quoted} USING utf8mb4)"
-    return f"IF({q} IS NULL, 'NULL', {expr})" if c.nullable else expr
+    return f"IFNULL({expr}, 'NULL')" if c.nullable else expr
 
 
 _TABLES_SQL = """

@@ -133,7 +133,7 @@ class MySQLBuiltin(Method):
 
             def sink(values: bytes, rows: int) -> None:
                 before = writer.raw_bytes
-                writer.statement(head + values)
+                writer.statement(head, values)
                 job.tracker.add(rows=rows, nbytes=writer.raw_bytes - before)
 
             try:

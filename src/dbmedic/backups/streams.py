@@ -83,9 +83,13 @@ class Writer:
         self._stream.write(data)
         self.raw_bytes += len(data)
 
-    def statement(self, sql: bytes) -> None:
-        """Write one SQL statement with its framing line."""
-        self.write(STMT + str(len(sql)).encode() + b"\n" + sql + b";\n")
+    def statement(self, *pieces: bytes) -> None:
+        """Write one SQL statement (the concatenation of ``pieces``) with its framing line;
+        the pieces are written one by one, never copied into one string."""
+        self.write(STMT + str(sum(map(len, pieces))).encode() + b"\n")
+        for piece in pieces:
+            self.write(piece)
+        self.write(b";\n")
 
     def close(self) -> FileEntry:
         if self._stream is not self._raw:

@@ -102,7 +102,9 @@ def _which(*names: str) -> str | None:
 
 def _version(path: str) -> str:
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=10, env=child_env()
+        )
     except OSError:
         return "unknown"
     return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "unknown"
