@@ -333,3 +333,37 @@ INSERT INTO child (awkward_id, note) VALUES (3, 'a'), (NULL, NULL), (4, '')""",
         with pytest.raises(Exception, match="foreign key"):
             conn.exec_driver_sql("INSERT INTO child (awkward_id) VALUES (99)")
     engine.dispose()
+
+
+@pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("dumped_by", ["pymysql", "mysqlclient"])
+def test_mysql_drivers_write_and_check_the_same_bytes(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dumped_by: str
+) -> None:
+    """The dump reads rows with one driver (GROUP_CONCAT chunks with PyMySQL, one row literal
+    per row with mysqlclient) and the restore's checksums with the other: same bytes, same sums."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic.backups import mysql, mysqlc
+
+    real = mysqlc.driver
+    monkeypatch.setattr(mysql, "CHUNK_BYTES", 4096)  # many chunks: boundaries must not matter
+
+    def use(name: str) -> None:
+        monkeypatch.setattr(mysqlc, "driver", real if name == "mysqlclient" else lambda: None)
+
+    source = db_factory.new()
+    run_sql(
+        source,
+        MARIADB_SQL
+        + """;
+CREATE TABLE many (id INT PRIMARY KEY, v VARCHAR(50));
+INSERT INTO many SELECT seq, IF(MOD(seq, 7) = 0, NULL, CONCAT('value ', seq, ' ü')) FROM seq_1_to_5000""",
+    )
+    checks = {**MARIADB_CHECKS, "many": "SELECT id, v FROM many ORDER BY id"}
+    before = snapshot(source, checks)
+    use(dumped_by)
+    made = backup(source, tmp_path / "bk", tool="builtin")
+    use("pymysql" if dumped_by == "mysqlclient" else "mysqlclient")
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)  # raises when a checksum differs
+    assert snapshot(target, checks) == before

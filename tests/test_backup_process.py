@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -133,12 +134,14 @@ def test_full_disk_is_one_sentence_and_leaves_nothing(
 ) -> None:
     url = db_factory.new()
     _fill(url, 6000, blob=1024)
-    small = tmp_path / "small"
-    small.mkdir()
+    # not under tmp_path: other pytest runs on this machine rotate /tmp/pytest-of-<user> and
+    # would rename the folder under a mounted tmpfs
+    small = Path(tempfile.mkdtemp(prefix="dbmedic-tiny-"))
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True
     )
     if mounted.returncode != 0:
+        small.rmdir()
         pytest.skip(f"cannot mount a tiny tmpfs here: {mounted.stderr.decode().strip()}")
     try:
         with pytest.raises(BackupError, match="is full") as caught:
@@ -147,6 +150,7 @@ def test_full_disk_is_one_sentence_and_leaves_nothing(
         assert list(small.iterdir()) == []
     finally:
         done = subprocess.run(["umount", str(small)], capture_output=True)
+        small.rmdir()
         assert done.returncode == 0, done.stderr
 
 

@@ -162,7 +162,7 @@ def backup(
     schema_only: bool = False,
     tool: str = "auto",
     compression: str = "zstd",
-    jobs: int = 2,
+    jobs: int = 3,
     progress: ProgressFn | None = None,
 ) -> Backup:
     """Back up a database into ``dir``; returns the checked :class:`Backup`.

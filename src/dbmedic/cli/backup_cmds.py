@@ -92,7 +92,7 @@ def backup_cmd(
     ] = False,
     gzip: Annotated[bool, typer.Option("--gzip", help="Compress with gzip, not zstd.")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", help="Do not compress.")] = False,
-    jobs: JobsOpt = 2,
+    jobs: JobsOpt = 3,
     as_json: JsonOpt = False,
 ) -> None:
     """Back up a database into a checked, timestamped folder under --dir."""
