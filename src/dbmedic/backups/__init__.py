@@ -268,7 +268,7 @@ def restore(
     *,
     create: bool = False,
     force: bool = False,
-    jobs: int = 2,
+    jobs: int = 3,
     progress: ProgressFn | None = None,
 ) -> RestoreResult:
     """Restore a backup into ``url`` and prove it: tables, row counts and checksums must match.

@@ -15,7 +15,6 @@ off, one transaction per file), then views, routines, triggers and events.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from dbmedic.backups import mysql
@@ -202,31 +201,35 @@ class MySQLBuiltin(Method):
             conn.close()
 
     def _load_data(self, job: RestoreJob) -> None:
+        """Tables in parallel, the files of one table one after the other on one connection.
+
+        MariaDB loads the first transaction into an empty table with foreign and unique checks
+        off as a bulk insert that locks the whole table until it commits
+        (https://mariadb.com/kb/en/innodb-bulk-insert/), so the parts of one table in parallel
+        would only wait for each other (and could reach innodb_lock_wait_timeout)."""
         data_files: dict[str, dict[str, Any]] = job.extra.get("data_files", {})
-        files = sorted(data_files, key=lambda p: -next(f.size for f in job.files if f.path == p))
-        left: dict[str, int] = {}
-        for meta in data_files.values():
-            left[meta["table"]] = left.get(meta["table"], 0) + 1
-        lock = threading.Lock()
+        sizes = {f.path: f.size for f in job.files}
+        by_table: dict[str, list[str]] = {}
+        for path in sorted(data_files):
+            by_table.setdefault(data_files[path]["table"], []).append(path)
+        tables = sorted(by_table, key=lambda t: -sum(sizes.get(p, 0) for p in by_table[t]))
 
-        def load(conn: Any, path: str) -> None:
-            meta = data_files[path]
-            conn.query("START TRANSACTION")
-            for sql in statements(job.root / path):
-                try:
-                    conn.query(sql)
-                except Exception as e:
-                    raise BackupError(
-                        f"restoring table {meta['table']} failed ({mysql.describe(e)})"
-                    ) from e
-                job.tracker.add(nbytes=len(sql))
-            conn.query("COMMIT")
-            with lock:
-                left[meta["table"]] -= 1
-                done = left[meta["table"]] == 0
-            job.tracker.add(rows=meta["rows"], tables=1 if done else 0)
+        def load(conn: Any, table: str) -> None:
+            for path in by_table[table]:
+                conn.query("START TRANSACTION")
+                for sql in statements(job.root / path):
+                    try:
+                        conn.query(sql)
+                    except Exception as e:
+                        raise BackupError(
+                            f"restoring table {table} failed ({mysql.describe(e)})"
+                        ) from e
+                    job.tracker.add(nbytes=len(sql))
+                conn.query("COMMIT")
+                job.tracker.add(rows=data_files[path]["rows"])
+            job.tracker.add(tables=1)
 
-        for _ in mysql.pool_map(job.target, job.jobs, files, load):
+        for _ in mysql.pool_map(job.target, job.jobs, tables, load, fast=False):
             pass
 
 

@@ -123,7 +123,7 @@ def restore_cmd(
     force: Annotated[
         bool, typer.Option("--force", help="Replace tables the target already has.")
     ] = False,
-    jobs: JobsOpt = 2,
+    jobs: JobsOpt = 3,
     as_json: JsonOpt = False,
 ) -> None:
     """Restore a backup into --db, then prove tables, rows and checksums match it."""
