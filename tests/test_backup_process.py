@@ -245,3 +245,23 @@ FROM generate_series(1, 40000) AS g""",
     target = db_factory.new()
     result = restore(made.path, target, force=True)  # raises when a checksum differs
     assert result.rows == made.manifest.rows > 40_000
+
+
+@pytest.mark.backend("postgresql")
+def test_postgres_workers_read_the_exported_snapshot(db_factory: DatabaseFactory) -> None:
+    """A worker that starts after a write still sees the data as of the first worker's export."""
+    from dbmedic.backups import _source, postgres, postgres_builtin
+
+    url = db_factory.new()
+    run_sql(url, "CREATE TABLE t (id INT)")
+    source = _source(url)
+    first, second = postgres.connect(source), postgres.connect(source)
+    try:
+        snapshot = postgres_builtin._begin(first, None)
+        run_sql(url, "INSERT INTO t VALUES (1)")  # committed after the export
+        postgres_builtin._begin(second, snapshot)
+        counts = [c.execute("SELECT count(*) FROM t").fetchone()[0] for c in (first, second)]
+    finally:
+        first.close()
+        second.close()
+    assert counts == [0, 0]
