@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from dbmedic.backup import backup, list_backups, prune_backups, restore, verify_backup
+from dbmedic.backups import backup, list_backups, prune_backups, restore, verify_backup
 from dbmedic.cli import app
 from dbmedic.errors import BackupError
 from dbtest import DatabaseFactory, run_sql
@@ -95,9 +95,9 @@ SQLITE_CHECKS = {
     "v_awkward": "SELECT id, s FROM v_awkward ORDER BY id",
 }
 CASES = {
-    "mariadb": (MARIADB_SQL, MARIADB_CHECKS, ("builtin", "external")),
-    "postgresql": (POSTGRES_SQL, POSTGRES_CHECKS, ("external",)),
-    "sqlite": (SQLITE_SQL, SQLITE_CHECKS, ("auto",)),
+    "mariadb": (MARIADB_SQL, MARIADB_CHECKS),
+    "postgresql": (POSTGRES_SQL, POSTGRES_CHECKS),
+    "sqlite": (SQLITE_SQL, SQLITE_CHECKS),
 }
 
 
@@ -122,13 +122,9 @@ def new_name_url(factory: DatabaseFactory) -> str:
     return make_url(ADMIN_URLS[factory.backend]).set(database=name).render_as_string(False)
 
 
-@pytest.mark.parametrize("tool", ["builtin", "external", "auto"])
-def test_round_trip_keeps_every_awkward_value(
-    backend: str, db_factory: DatabaseFactory, tmp_path: Path, tool: str
-) -> None:
-    setup, checks, tools = CASES[backend]
-    if tool not in tools:
-        pytest.skip(f"{tool} is not a method of {backend} backups (see the other parameters)")
+def round_trip(backend: str, db_factory: DatabaseFactory, tmp_path: Path, tool: str) -> Any:
+    """Back up the awkward database with ``tool``, restore it under a new name, compare rows."""
+    setup, checks = CASES[backend]
     source = db_factory.new()
     run_sql(source, setup)
     before = snapshot(source, checks)
@@ -144,6 +140,24 @@ def test_round_trip_keeps_every_awkward_value(
     assert after == before
     rows = after["awkward"]
     assert rows[0][1] is None and rows[1][1] == ""  # NULL stays NULL, '' stays ''
+    return made, target
+
+
+@pytest.mark.backend("mariadb", "postgresql")
+@pytest.mark.parametrize("tool", ["builtin", "external"])
+def test_round_trip_keeps_every_awkward_value(
+    backend: str, db_factory: DatabaseFactory, tmp_path: Path, tool: str
+) -> None:
+    made, _target = round_trip(backend, db_factory, tmp_path, tool)
+    assert made.manifest.method.endswith("-builtin") == (tool == "builtin")
+
+
+@pytest.mark.backend("sqlite")
+def test_sqlite_round_trip_keeps_every_awkward_value(
+    backend: str, db_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    made, _target = round_trip(backend, db_factory, tmp_path, "auto")
+    assert made.manifest.method == "sqlite-backup"
 
 
 @pytest.mark.backend("mariadb")
@@ -182,7 +196,7 @@ def _largest(made_path: Path) -> Path:
 def test_damaged_backup_is_refused_and_target_untouched(
     backend: str, db_factory: DatabaseFactory, tmp_path: Path, damage: str
 ) -> None:
-    setup, _checks, _tools = CASES[backend]
+    setup, _checks = CASES[backend]
     source = db_factory.new()
     run_sql(source, setup)
     made = backup(source, tmp_path / "bk")
@@ -199,8 +213,8 @@ def test_damaged_backup_is_refused_and_target_untouched(
     message = flat(result.output)
     assert "cannot be restored" in message and ("corrupt" in message or "truncated" in message)
     assert "Traceback" not in message
-    from dbmedic.backup import _source
-    from dbmedic.backup.families import get_family
+    from dbmedic.backups import _source
+    from dbmedic.backups.families import get_family
 
     assert (
         get_family(backend if backend != "mariadb" else "mysql").table_names(_source(target)) == []
@@ -211,7 +225,7 @@ def test_damaged_backup_is_refused_and_target_untouched(
 def test_bad_input_is_one_sentence_and_exit_2(
     backend: str, db_factory: DatabaseFactory, tmp_path: Path
 ) -> None:
-    setup, checks, _tools = CASES[backend]
+    setup, checks = CASES[backend]
     source = db_factory.new()
     run_sql(source, setup)
     runner = CliRunner()
@@ -256,3 +270,100 @@ def test_list_and_prune_keep_the_newest(tmp_path: Path) -> None:
     assert [b.path for b in list_backups(tmp_path / "bk")] == [made[2].path]
     with pytest.raises(Exception, match="at least 1"):
         prune_backups(tmp_path / "bk", 0)
+
+
+@pytest.mark.backend("mariadb", "postgresql")
+def test_unreachable_database_reads_like_every_dbmedic_command(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    wrong = make_url(db_url).set(username="dbm_nobody", password="Wr0ng-secret")
+    url = wrong.render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["backup", url, "--dir", str(tmp_path)])
+    message = flat(result.output)
+    assert result.exit_code == 2, message
+    assert message.startswith("dbmedic: cannot connect to ")
+    assert "dbm_nobody:***@" in message and "Wr0ng-secret" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dbmedic_backup_is_the_function_and_backups_the_package() -> None:
+    import dbmedic
+    import dbmedic.backups
+    from dbmedic import api
+
+    assert dbmedic.backup is api.backup and callable(dbmedic.backup)
+    assert dbmedic.backups.backup is backup
+
+
+@pytest.mark.backend("postgresql")
+def test_postgres_builtin_without_pg_dump_renders_the_schema_itself(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where pg_dump is not installed, the schema comes from the dialect's inspect + render."""
+    from dbmedic.backups import tools
+
+    real = tools._which
+    monkeypatch.setattr(
+        tools, "_which", lambda *names: None if "pg_dump" in names else real(*names)
+    )
+    source = db_factory.new()
+    run_sql(
+        source,
+        POSTGRES_SQL
+        + """;
+CREATE TABLE child (id SERIAL PRIMARY KEY, awkward_id BIGINT REFERENCES awkward (id), note TEXT);
+CREATE INDEX child_note ON child (note);
+INSERT INTO child (awkward_id, note) VALUES (3, 'a'), (NULL, NULL), (4, '')""",
+    )
+    checks = {**POSTGRES_CHECKS, "child": "SELECT id, awkward_id, note FROM child ORDER BY id"}
+    before = snapshot(source, checks)
+    made = backup(source, tmp_path / "bk", tool="builtin")
+    schema_file = next(made.path.glob("schema.json*"))
+    from dbmedic.backups.streams import open_reader
+
+    with open_reader(schema_file) as f:
+        assert "dialect" in json.loads(f.read())["source"]
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)
+    assert snapshot(target, checks) == before
+    engine = create_engine(target)
+    with engine.connect() as conn:  # the sequence and the foreign key came back
+        added = conn.exec_driver_sql("INSERT INTO child (note) VALUES ('n') RETURNING id")
+        assert added.scalar() == 4
+        with pytest.raises(Exception, match="foreign key"):
+            conn.exec_driver_sql("INSERT INTO child (awkward_id) VALUES (99)")
+    engine.dispose()
+
+
+@pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("dumped_by", ["pymysql", "mysqlclient"])
+def test_mysql_drivers_write_and_check_the_same_bytes(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dumped_by: str
+) -> None:
+    """The dump reads rows with one driver (GROUP_CONCAT chunks with PyMySQL, one row literal
+    per row with mysqlclient) and the restore's checksums with the other: same bytes, same sums."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic.backups import mysql, mysqlc
+
+    real = mysqlc.driver
+    monkeypatch.setattr(mysql, "CHUNK_BYTES", 4096)  # many chunks: boundaries must not matter
+
+    def use(name: str) -> None:
+        monkeypatch.setattr(mysqlc, "driver", real if name == "mysqlclient" else lambda: None)
+
+    source = db_factory.new()
+    run_sql(
+        source,
+        MARIADB_SQL
+        + """;
+CREATE TABLE many (id INT PRIMARY KEY, v VARCHAR(50));
+INSERT INTO many SELECT seq, IF(MOD(seq, 7) = 0, NULL, CONCAT('value ', seq, ' ü')) FROM seq_1_to_5000""",
+    )
+    checks = {**MARIADB_CHECKS, "many": "SELECT id, v FROM many ORDER BY id"}
+    before = snapshot(source, checks)
+    use(dumped_by)
+    made = backup(source, tmp_path / "bk", tool="builtin")
+    use("pymysql" if dumped_by == "mysqlclient" else "mysqlclient")
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)  # raises when a checksum differs
+    assert snapshot(target, checks) == before

@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from dbmedic.backup import backup, list_backups, verify_backup
+from dbmedic.backups import backup, list_backups, restore, verify_backup
 from dbmedic.errors import BackupError
 from dbtest import ADMIN_URLS, DatabaseFactory, run_sql
 
@@ -132,12 +134,14 @@ def test_full_disk_is_one_sentence_and_leaves_nothing(
 ) -> None:
     url = db_factory.new()
     _fill(url, 6000, blob=1024)
-    small = tmp_path / "small"
-    small.mkdir()
+    # not under tmp_path: other pytest runs on this machine rotate /tmp/pytest-of-<user> and
+    # would rename the folder under a mounted tmpfs
+    small = Path(tempfile.mkdtemp(prefix="dbmedic-tiny-"))
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True
     )
     if mounted.returncode != 0:
+        small.rmdir()
         pytest.skip(f"cannot mount a tiny tmpfs here: {mounted.stderr.decode().strip()}")
     try:
         with pytest.raises(BackupError, match="is full") as caught:
@@ -145,4 +149,119 @@ def test_full_disk_is_one_sentence_and_leaves_nothing(
         assert "\n" not in str(caught.value)
         assert list(small.iterdir()) == []
     finally:
-        subprocess.run(["umount", str(small)], check=False)
+        done = subprocess.run(["umount", str(small)], capture_output=True)
+        small.rmdir()
+        assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("tool", ["external", "builtin"])
+def test_checksums_come_from_the_dumped_snapshot_while_others_write(
+    db_factory: DatabaseFactory, tmp_path: Path, tool: str
+) -> None:
+    """Rows written during the dump are either in both the dump and the manifest or in neither:
+    the restore's checksum comparison proves it."""
+    url = db_factory.new()
+    _fill(url, 60_000)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    stop, writes = threading.Event(), [0]
+
+    def write() -> None:
+        with engine.connect() as conn:
+            n = 1_000_000
+            while not stop.is_set():
+                n += 1
+                conn.execute(text("INSERT INTO big VALUES (:n, RANDOM_BYTES(20), 'new')"), {"n": n})
+                conn.execute(
+                    text("UPDATE big SET note = :n WHERE id = :i"), {"n": n, "i": n % 60_000}
+                )
+                writes[0] += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        while writes[0] < 10:
+            time.sleep(0.01)
+        before = writes[0]
+        made = backup(url, tmp_path / "bk", tool=tool)
+        during = writes[0] - before
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()
+    assert during > 0, "nothing was written while the dump ran"
+    target = db_factory.new()
+    result = restore(made.path, target, force=True)  # raises when a checksum differs
+    assert result.rows == made.manifest.rows > 60_000
+
+
+@pytest.mark.backend("postgresql")
+@pytest.mark.parametrize("tool", ["builtin", "external"])
+def test_postgres_parts_share_one_snapshot_while_others_write(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tool: str
+) -> None:
+    """A table split into block ranges over two connections, rows changing meanwhile: the
+    restore's checksums (computed in the exported snapshot) still match."""
+    from dbmedic.backups import postgres_builtin
+
+    monkeypatch.setattr(postgres_builtin, "PART_BYTES", 256 << 10)
+    url = db_factory.new()
+    run_sql(
+        url,
+        """CREATE TABLE big (id INT PRIMARY KEY, payload BYTEA, note TEXT);
+INSERT INTO big SELECT g, decode(md5(g::text) || md5((g * 7)::text), 'hex'), 'row ' || g
+FROM generate_series(1, 40000) AS g""",
+    )
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    stop, writes = threading.Event(), [0]
+
+    def write() -> None:
+        with engine.connect() as conn:
+            n = 1_000_000
+            while not stop.is_set():
+                n += 1
+                conn.execute(text("INSERT INTO big VALUES (:n, '\\x00', 'new')"), {"n": n})
+                conn.execute(
+                    text("UPDATE big SET note = :n WHERE id = :i"), {"n": str(n), "i": n % 40_000}
+                )
+                writes[0] += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        while writes[0] < 10:
+            time.sleep(0.01)
+        before = writes[0]
+        made = backup(url, tmp_path / "bk", tool=tool, jobs=2)
+        during = writes[0] - before
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()
+    assert during > 0, "nothing was written while the dump ran"
+    if tool == "builtin":
+        big_files = [p for p, m in made.manifest.extra["data_files"].items() if m["table"] == "big"]
+        assert len(big_files) > 4
+    target = db_factory.new()
+    result = restore(made.path, target, force=True)  # raises when a checksum differs
+    assert result.rows == made.manifest.rows > 40_000
+
+
+@pytest.mark.backend("postgresql")
+def test_postgres_workers_read_the_exported_snapshot(db_factory: DatabaseFactory) -> None:
+    """A worker that starts after a write still sees the data as of the first worker's export."""
+    from dbmedic.backups import _source, postgres, postgres_builtin
+
+    url = db_factory.new()
+    run_sql(url, "CREATE TABLE t (id INT)")
+    source = _source(url)
+    first, second = postgres.connect(source), postgres.connect(source)
+    try:
+        snapshot = postgres_builtin._begin(first, None)
+        run_sql(url, "INSERT INTO t VALUES (1)")  # committed after the export
+        postgres_builtin._begin(second, snapshot)
+        counts = [c.execute("SELECT count(*) FROM t").fetchone()[0] for c in (first, second)]
+    finally:
+        first.close()
+        second.close()
+    assert counts == [0, 0]

@@ -25,7 +25,7 @@ def db(tmp_path: Path) -> str:
 
 def test_api_names_are_the_functions(db: str, tmp_path: Path) -> None:
     # the same-named submodules, once imported, do not shadow the API functions
-    import dbmedic.backup
+    import dbmedic.backups
     import dbmedic.diff
     import dbmedic.inspect
     import dbmedic.snapshot

@@ -132,16 +132,16 @@ __all__ += ["diff", "diff_sql", "inspect", "load", "snapshot", "verify"]
 
 
 # --- backups (issue 6) ------------------------------------------------------------------------
-# Thin wrappers over dbmedic.backup, imported lazily so `import dbmedic` stays fast.
+# Thin wrappers over dbmedic.backups, imported lazily so `import dbmedic` stays fast.
 
 
 def backup(url: Any, dir: Any = "backups", **options: Any) -> Any:
     """Back up a database into ``dir`` (default ``./backups``); returns a checked ``Backup``.
 
     Options: ``schema_only``, ``tool`` (auto|builtin|external), ``compression`` (zstd|gzip|none),
-    ``jobs``, ``progress``. Raises BackupError / ConnectError. See :func:`dbmedic.backup.backup`.
+    ``jobs``, ``progress``. Raises BackupError / ConnectError. See :func:`dbmedic.backups.backup`.
     """
-    from dbmedic.backup import backup as _backup
+    from dbmedic.backups import backup as _backup
 
     return _backup(url, dir, **options)
 
@@ -155,28 +155,28 @@ def restore(backup: Any, url: Any, **options: Any) -> Any:
     Raises BackupError when the backup is damaged, of another family, the target has tables
     (without ``force``) or the result differs; RefusedError for production without override.
     """
-    from dbmedic.backup import restore as _restore
+    from dbmedic.backups import restore as _restore
 
     return _restore(backup, url, **options)
 
 
 def verify_backup(backup: Any) -> Any:
     """Check a backup's files against its manifest; returns a ``BackupCheck`` (reads only)."""
-    from dbmedic.backup import verify_backup as _verify
+    from dbmedic.backups import verify_backup as _verify
 
     return _verify(backup)
 
 
 def list_backups(dir: Any = "backups") -> Any:
     """The complete backups in ``dir``, oldest first."""
-    from dbmedic.backup import list_backups as _list
+    from dbmedic.backups import list_backups as _list
 
     return _list(dir)
 
 
 def prune_backups(dir: Any, keep: int) -> Any:
     """Delete all but the ``keep`` newest backups of each database; returns removed paths."""
-    from dbmedic.backup import prune_backups as _prune
+    from dbmedic.backups import prune_backups as _prune
 
     return _prune(dir, keep)
 

@@ -107,7 +107,7 @@ def backup_cmd(
     ] = False,
     gzip: Annotated[bool, typer.Option("--gzip", help="Compress with gzip, not zstd.")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", help="Do not compress.")] = False,
-    jobs: JobsOpt = 2,
+    jobs: JobsOpt = 3,
     as_json: JsonOpt = False,
 ) -> None:
     """Back up a database into a checked, timestamped folder under --dir."""
@@ -145,7 +145,7 @@ def restore_cmd(
         bool, typer.Option("--force", help="Replace tables the target already has.")
     ] = False,
     allow_production: AllowProductionOpt = False,
-    jobs: JobsOpt = 2,
+    jobs: JobsOpt = 3,
     as_json: JsonOpt = False,
 ) -> None:
     """Restore a backup into --db, then prove tables, rows and checksums match it.

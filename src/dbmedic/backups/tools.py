@@ -18,9 +18,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-from dbmedic.backup import mysql
-from dbmedic.backup.families import DumpJob, DumpOutput, Method, RestoreJob, Source
-from dbmedic.backup.streams import Writer, open_reader
+from dbmedic.backups import mysql
+from dbmedic.backups.families import DumpJob, DumpOutput, Method, RestoreJob, Source
+from dbmedic.backups.streams import Writer, open_reader
+from dbmedic.backups.workers import run_on
 from dbmedic.errors import BackupError
 from dbmedic.secrets import scrub
 
@@ -101,7 +102,9 @@ def _which(*names: str) -> str | None:
 
 def _version(path: str) -> str:
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=10, env=child_env()
+        )
     except OSError:
         return "unknown"
     return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "unknown"
@@ -161,10 +164,53 @@ class MariaDBDump(Method):
         return _version(_which("mariadb-dump", "mysqldump") or "mariadb-dump")
 
     def dump(self, job: DumpJob) -> DumpOutput:
-        tables = mysql_checksums(job.source, job.jobs, job.schema_only)
-        job.tracker.tables_total = len(tables)
+        """Run the tool and compute the checksums in the same snapshot.
+
+        While a global read lock holds every write back, our checksum connections start their
+        snapshot and so does ``mariadb-dump --single-transaction``; the lock is released once
+        the dump prints its first table (it does so only after ``START TRANSACTION WITH
+        CONSISTENT SNAPSHOT``, see client/mysqldump.c ``main``), so both read the same data
+        however busy the database is. Without the RELOAD privilege that cannot be promised, and
+        the tool is refused: the built-in dumper (the default) needs no lock for consistency.
+        """
+        conns, locked = mysql.snapshot_connections(job.source, job.jobs, hold=True)
+        try:
+            if not locked:
+                raise BackupError(
+                    "mariadb-dump backups need the RELOAD privilege here: without FLUSH TABLES "
+                    "WITH READ LOCK the manifest's checksums could come from another moment "
+                    "than the dump",
+                    hint="grant RELOAD, or use the built-in dumper (the default, no --external)",
+                )
+            return self._dump(job, conns)
+        finally:
+            for c in conns:
+                c.close()
+
+    def _dump(self, job: DumpJob, conns: list[Any]) -> DumpOutput:
         exe = _which("mariadb-dump", "mysqldump") or "mariadb-dump"
         writer = Writer(job.root, "dump.sql", job.compression)
+        started = threading.Event()
+        failed: list[BaseException] = []
+
+        def pump(proc: subprocess.Popen[bytes]) -> None:
+            assert proc.stdout is not None
+            tail = b""
+            try:
+                while block := proc.stdout.read(1 << 16 if not started.is_set() else 1 << 20):
+                    writer.write(block)
+                    job.tracker.add(nbytes=len(block))
+                    if not started.is_set():
+                        seen = tail + block
+                        if any(m in seen for m in _DUMP_STARTED):
+                            started.set()
+                        tail = seen[-64:]
+            except BaseException as e:
+                failed.append(e)
+                proc.kill()
+            finally:
+                started.set()
+
         with private_file("client.cnf", mysql_options(job.source)) as cnf:
             argv = [
                 exe, f"--defaults-extra-file={cnf}", "--single-transaction", "--routines",
@@ -179,17 +225,31 @@ class MariaDBDump(Method):
             )
             err: list[bytes] = []
             drain = _drain(proc.stderr, err)
+            pumping = threading.Thread(target=pump, args=(proc,), daemon=True)
+            pumping.start()
             try:
-                _pump_out(proc, writer, job)
+                started.wait()
+                conns[0].query("UNLOCK TABLES")
+                tables = mysql_checksums(conns, job.schema_only)
+                job.tracker.tables_total = len(tables)
             except BaseException:
                 proc.kill()
+                pumping.join()
                 proc.wait()
                 writer.abort()
                 raise
+            pumping.join()
             drain.join()
-            _finish(proc, err, exe.rsplit("/", 1)[-1])
+            try:
+                if failed:
+                    raise failed[0]
+                _finish(proc, err, exe.rsplit("/", 1)[-1])
+                entry = writer.close()
+            except BaseException:
+                writer.abort()
+                raise
         job.tracker.add(rows=sum(t.rows for t in tables), tables=len(tables))
-        return DumpOutput(tables, [writer.close()])
+        return DumpOutput(tables, [entry])
 
     def restore(self, job: RestoreJob) -> None:
         exe = _which("mariadb", "mysql") or "mariadb"
@@ -208,27 +268,28 @@ class MariaDBDump(Method):
             _finish(proc, err, exe.rsplit("/", 1)[-1])
 
 
-def mysql_checksums(source: Source, jobs: int, schema_only: bool) -> list[Any]:
-    """Table entries for a dump made by a tool: same scans as the built-in dumper, no output."""
-    conn = mysql.connect(source, unicode=False)
-    try:
-        infos = mysql.table_infos(conn)
-        tasks = [
-            (name, lo, hi)
-            for name in sorted(infos)
-            for lo, hi in ([(None, None)] if schema_only else mysql.plan_parts(conn, infos[name]))
-        ]
-    finally:
-        conn.close()
+_DUMP_STARTED = (b"\n-- Table structure", b"\nCREATE TABLE", b"\n-- Temporary", b"\n-- Dumping")
+"""What mariadb-dump prints only after it started its snapshot (tables, views, routines, events)."""
+
+
+def mysql_checksums(conns: list[Any], schema_only: bool) -> list[Any]:
+    """Table entries read through ``conns`` (all in one snapshot): same scans as the built-in
+    dumper, no output."""
+    infos = mysql.table_infos(conns[0])
     if schema_only:
         return [mysql.table_entry(infos[n], []) for n in sorted(infos)]
+    tasks = [
+        (name, lo, hi)
+        for name in sorted(infos)
+        for lo, hi in mysql.plan_parts(conns[0], infos[name])
+    ]
 
     def scan(c: Any, task: tuple[str, int | None, int | None]) -> Any:
         name, lo, hi = task
         return name, mysql.scan_part(c, infos[name], lo, hi, None)
 
     parts: dict[str, list[Any]] = {}
-    for name, part in mysql.pool_map(source, jobs, tasks, scan):
+    for name, part in run_on(conns, tasks, scan):
         parts.setdefault(name, []).append(part)
     return [mysql.table_entry(infos[n], parts[n]) for n in sorted(infos)]
 
@@ -248,7 +309,7 @@ class PgDump(Method):
         return _version(_which("pg_dump") or "pg_dump")
 
     def dump(self, job: DumpJob) -> DumpOutput:
-        from dbmedic.backup import postgres
+        from dbmedic.backups import postgres
 
         conn = postgres.connect(job.source)
         try:

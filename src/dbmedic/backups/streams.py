@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from dbmedic.backup.manifest import FileEntry
+from dbmedic.backups.manifest import FileEntry
 from dbmedic.errors import BackupError
 
 ZSTD_LEVEL = 1
@@ -83,9 +83,13 @@ class Writer:
         self._stream.write(data)
         self.raw_bytes += len(data)
 
-    def statement(self, sql: bytes) -> None:
-        """Write one SQL statement with its framing line."""
-        self.write(STMT + str(len(sql)).encode() + b"\n" + sql + b";\n")
+    def statement(self, *pieces: bytes) -> None:
+        """Write one SQL statement (the concatenation of ``pieces``) with its framing line;
+        the pieces are written one by one, never copied into one string."""
+        self.write(STMT + str(sum(map(len, pieces))).encode() + b"\n")
+        for piece in pieces:
+            self.write(piece)
+        self.write(b";\n")
 
     def close(self) -> FileEntry:
         if self._stream is not self._raw:
@@ -97,6 +101,17 @@ class Writer:
     def abort(self) -> None:
         with contextlib.suppress(OSError):
             self._raw.close()
+
+
+def write_file(root: Path, name: str, compression: str, data: bytes) -> FileEntry:
+    """Write one whole (compressed) file; on an error nothing stays open."""
+    writer = Writer(root, name, compression)
+    try:
+        writer.write(data)
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def compression_of(name: str) -> str:

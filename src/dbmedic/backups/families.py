@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from dbmedic.backup.manifest import FileEntry, TableEntry
-from dbmedic.errors import BackupError
+from dbmedic.backups.manifest import FileEntry, TableEntry
+from dbmedic.errors import BackupError, ConnectError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -73,6 +73,26 @@ class Source:
         dialect = self.url.get_dialect()()
         _args, kwargs = dialect.create_connect_args(self.url)
         return dict(kwargs)
+
+
+def connect_error(source: Source, e: BaseException) -> ConnectError:
+    """``cannot connect to <redacted URL> (<reason>)``, worded by the dialect like every other
+    dbmedic command (``dbmedic.connect``)."""
+    from dbmedic.dialects import get_dialect
+    from dbmedic.secrets import scrub
+
+    reason = scrub(get_dialect(source.family).describe_error(e))
+    return ConnectError(f"cannot connect to {source.display} ({reason})", url=source.display)
+
+
+def describe(family: str, e: BaseException | None) -> str:
+    """A driver error as the dialect words it, without secrets."""
+    if e is None:
+        return "unknown error"
+    from dbmedic.dialects import get_dialect
+    from dbmedic.secrets import scrub
+
+    return scrub(get_dialect(family).describe_error(e))
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +216,9 @@ class Family:
 
 _FAMILIES: dict[str, type[Family]] = {}
 _MODULES = {
-    "mysql": "dbmedic.backup.mysql",
-    "postgresql": "dbmedic.backup.postgres",
-    "sqlite": "dbmedic.backup.sqlite",
+    "mysql": "dbmedic.backups.mysql",
+    "postgresql": "dbmedic.backups.postgres",
+    "sqlite": "dbmedic.backups.sqlite",
 }
 F = TypeVar("F", bound=type[Family])
 

@@ -13,7 +13,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from dbmedic.backup.families import (
+from dbmedic.backups.families import (
     DumpJob,
     DumpOutput,
     Facts,
@@ -23,8 +23,8 @@ from dbmedic.backup.families import (
     Source,
     register_family,
 )
-from dbmedic.backup.manifest import Part, TableEntry, combine
-from dbmedic.backup.streams import Writer, open_reader
+from dbmedic.backups.manifest import Part, TableEntry, combine
+from dbmedic.backups.streams import Writer, open_reader
 from dbmedic.errors import BackupError
 
 
@@ -100,13 +100,14 @@ class SQLiteBackup(Method):
                 while block := f.read(1 << 20):
                     writer.write(block)
                     job.tracker.add(nbytes=len(block))
+            entry = writer.close()
         except BaseException:
             writer.abort()
             raise
         finally:
             copy.unlink(missing_ok=True)
         job.tracker.add(rows=sum(t.rows for t in tables), tables=len(tables))
-        return DumpOutput(tables, [writer.close()])
+        return DumpOutput(tables, [entry])
 
     def restore(self, job: RestoreJob) -> None:
         data = next(f for f in job.files if f.path.startswith("database.sqlite"))

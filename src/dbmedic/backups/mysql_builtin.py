@@ -15,42 +15,14 @@ off, one transaction per file), then views, routines, triggers and events.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
-from dbmedic.backup import mysql
-from dbmedic.backup.families import DumpJob, DumpOutput, Method, RestoreJob
-from dbmedic.backup.manifest import FileEntry, Part
-from dbmedic.backup.streams import Writer, open_reader, statements
+from dbmedic.backups import mysql
+from dbmedic.backups.families import DumpJob, DumpOutput, Method, RestoreJob
+from dbmedic.backups.manifest import FileEntry, Part
+from dbmedic.backups.streams import Writer, open_reader, statements, write_file
+from dbmedic.backups.workers import TaskQueue
 from dbmedic.errors import BackupError
-
-
-def _snapshot_connections(job: DumpJob) -> list[Any]:
-    """``jobs`` connections that all read one snapshot (one connection without RELOAD)."""
-    import pymysql
-
-    first = mysql.connect(job.source, unicode=False)
-    conns = [first]
-    if job.jobs <= 1:
-        first.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        return conns
-    try:
-        first.query("SET SESSION lock_wait_timeout = 30")
-        first.query("FLUSH TABLES WITH READ LOCK")
-    except (
-        pymysql.MySQLError
-    ):  # no RELOAD privilege or lock timeout: one connection, still consistent
-        first.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        return conns
-    try:
-        for _ in range(job.jobs - 1):
-            conns.append(mysql.connect(job.source, unicode=False))
-        for c in conns:
-            c.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-    finally:
-        first.query("UNLOCK TABLES")
-    return conns
 
 
 def _show(conn: Any, sql: str, column: int) -> str | None:
@@ -126,7 +98,7 @@ class MySQLBuiltin(Method):
     name = "mysql-builtin"
 
     def dump(self, job: DumpJob) -> DumpOutput:
-        conns = _snapshot_connections(job)
+        conns, _locked = mysql.snapshot_connections(job.source, job.jobs)
         try:
             return self._dump(job, conns)
         finally:
@@ -146,13 +118,12 @@ class MySQLBuiltin(Method):
         parts_total: dict[str, int] = {}
         parts_left: dict[str, int] = {}
         data_files: dict[str, dict[str, Any]] = {}
-        lock = threading.Lock()
-        errors: list[BaseException] = []
-        queue: list[tuple[Any, ...]] = [("schema",)]
+        tasks: list[tuple[Any, ...]] = [("schema",)]
         if not job.schema_only:
             by_size = sorted(names, key=lambda n: -infos[n].est_bytes)
-            queue += [("table", name) for name in by_size]
-        queue.reverse()  # pop() from the end
+            tasks += [("table", name) for name in by_size]
+        queue = TaskQueue(tasks)
+        lock = queue.lock
 
         def dump_part(conn: Any, name: str, index: int, lo: int | None, hi: int | None) -> None:
             info = infos[name]
@@ -161,7 +132,7 @@ class MySQLBuiltin(Method):
 
             def sink(values: bytes, rows: int) -> None:
                 before = writer.raw_bytes
-                writer.statement(head + values)
+                writer.statement(head, values)
                 job.tracker.add(rows=rows, nbytes=writer.raw_bytes - before)
 
             try:
@@ -182,9 +153,12 @@ class MySQLBuiltin(Method):
         def run(conn: Any, task: tuple[Any, ...]) -> None:
             if task[0] == "schema":
                 schema = capture_schema(conn, names)
-                w = Writer(job.root, "schema.json", job.compression)
-                w.write(json.dumps(schema, indent=1, sort_keys=True).encode())
-                entry = w.close()
+                entry = write_file(
+                    job.root,
+                    "schema.json",
+                    job.compression,
+                    json.dumps(schema, indent=1, sort_keys=True).encode(),
+                )
                 with lock:
                     files.append(entry)
             elif task[0] == "table":
@@ -192,30 +166,12 @@ class MySQLBuiltin(Method):
                 parts = mysql.plan_parts(conn, infos[name])
                 with lock:
                     parts_total[name] = parts_left[name] = len(parts)
-                    queue.extend(("part", name, i, lo, hi) for i, (lo, hi) in enumerate(parts) if i)
+                queue.add(("part", name, i, lo, hi) for i, (lo, hi) in enumerate(parts) if i)
                 dump_part(conn, name, 0, *parts[0])
             else:
                 dump_part(conn, *task[1:])
 
-        def worker(conn: Any) -> None:
-            while True:
-                with lock:
-                    if errors or not queue:
-                        return
-                    task = queue.pop()
-                try:
-                    run(conn, task)
-                except BaseException as e:
-                    errors.append(e)
-                    return
-
-        threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in conns]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        queue.run(conns, run)
         if job.schema_only:
             entries = [mysql.table_entry(infos[n], []) for n in names]
         else:
@@ -245,31 +201,35 @@ class MySQLBuiltin(Method):
             conn.close()
 
     def _load_data(self, job: RestoreJob) -> None:
+        """Tables in parallel, the files of one table one after the other on one connection.
+
+        MariaDB loads the first transaction into an empty table with foreign and unique checks
+        off as a bulk insert that locks the whole table until it commits
+        (https://mariadb.com/kb/en/innodb-bulk-insert/), so the parts of one table in parallel
+        would only wait for each other (and could reach innodb_lock_wait_timeout)."""
         data_files: dict[str, dict[str, Any]] = job.extra.get("data_files", {})
-        files = sorted(data_files, key=lambda p: -next(f.size for f in job.files if f.path == p))
-        left: dict[str, int] = {}
-        for meta in data_files.values():
-            left[meta["table"]] = left.get(meta["table"], 0) + 1
-        lock = threading.Lock()
+        sizes = {f.path: f.size for f in job.files}
+        by_table: dict[str, list[str]] = {}
+        for path in sorted(data_files):
+            by_table.setdefault(data_files[path]["table"], []).append(path)
+        tables = sorted(by_table, key=lambda t: -sum(sizes.get(p, 0) for p in by_table[t]))
 
-        def load(conn: Any, path: str) -> None:
-            meta = data_files[path]
-            conn.query("START TRANSACTION")
-            for sql in statements(job.root / path):
-                try:
-                    conn.query(sql)
-                except Exception as e:
-                    raise BackupError(
-                        f"restoring table {meta['table']} failed ({mysql.describe(e)})"
-                    ) from e
-                job.tracker.add(nbytes=len(sql))
-            conn.query("COMMIT")
-            with lock:
-                left[meta["table"]] -= 1
-                done = left[meta["table"]] == 0
-            job.tracker.add(rows=meta["rows"], tables=1 if done else 0)
+        def load(conn: Any, table: str) -> None:
+            for path in by_table[table]:
+                conn.query("START TRANSACTION")
+                for sql in statements(job.root / path):
+                    try:
+                        conn.query(sql)
+                    except Exception as e:
+                        raise BackupError(
+                            f"restoring table {table} failed ({mysql.describe(e)})"
+                        ) from e
+                    job.tracker.add(nbytes=len(sql))
+                conn.query("COMMIT")
+                job.tracker.add(rows=data_files[path]["rows"])
+            job.tracker.add(tables=1)
 
-        for _ in mysql.pool_map(job.target, job.jobs, files, load):
+        for _ in mysql.pool_map(job.target, job.jobs, tables, load, fast=False):
             pass
 
 

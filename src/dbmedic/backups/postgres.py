@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbmedic.backup.families import Facts, Family, Source, register_family
-from dbmedic.backup.manifest import Part, TableEntry, combine
+from dbmedic.backups.families import Facts, Family, Source, connect_error, register_family
+from dbmedic.backups.manifest import Part, TableEntry, combine
 from dbmedic.errors import BackupError, ConnectError
 from dbmedic.secrets import scrub
 
@@ -34,10 +34,7 @@ def connect(source: Source, database: str | None = None) -> Any:
     try:
         return psycopg.connect(**kwargs, autocommit=True)
     except psycopg.Error as e:
-        reason = scrub(str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__)
-        raise ConnectError(
-            f"cannot connect to {source.display} ({reason})", url=source.display
-        ) from e
+        raise connect_error(source, e) from e
 
 
 def ident(*names: str) -> str:
@@ -79,8 +76,8 @@ class PostgresFamily(Family):
 
     @property
     def methods(self) -> tuple[type, ...]:  # type: ignore[override]
-        from dbmedic.backup.postgres_builtin import PostgresBuiltin
-        from dbmedic.backup.tools import PgDump
+        from dbmedic.backups.postgres_builtin import PostgresBuiltin
+        from dbmedic.backups.tools import PgDump
 
         return (PgDump, PostgresBuiltin)
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbmedic.backup.families import (
+from dbmedic.backups.families import (
     DumpJob,
     Progress,
     ProgressFn,
@@ -29,8 +29,8 @@ from dbmedic.backup.families import (
     Tracker,
     get_family,
 )
-from dbmedic.backup.manifest import MANIFEST, Manifest, file_sha256, read_manifest, write_manifest
-from dbmedic.backup.streams import COMPRESSIONS, disk_error
+from dbmedic.backups.manifest import MANIFEST, Manifest, file_sha256, read_manifest, write_manifest
+from dbmedic.backups.streams import COMPRESSIONS, disk_error
 from dbmedic.errors import BackupError, ConfigError
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def backup(
     schema_only: bool = False,
     tool: str = "auto",
     compression: str = "zstd",
-    jobs: int = 2,
+    jobs: int = 3,
     progress: ProgressFn | None = None,
 ) -> Backup:
     """Back up a database into ``dir``; returns the checked :class:`Backup`.
@@ -270,7 +270,7 @@ def restore(
     *,
     create: bool = False,
     force: bool = False,
-    jobs: int = 2,
+    jobs: int = 3,
     progress: ProgressFn | None = None,
     allow_production: bool = False,
     confirm: Confirm | None = None,

@@ -1,0 +1,70 @@
+"""The optional C driver (mysqlclient) for the data connections of MySQL/MariaDB dumps.
+
+A dump's cost is server CPU plus client CPU. With PyMySQL every row costs microseconds of Python,
+so the built-in dumper lets the server concatenate ~2 MiB of rows per ``GROUP_CONCAT`` call. With
+mysqlclient rows arrive through C at a fraction of that, and the cheaper plan is to stream one
+row literal per row in primary-key order (about a third less server work, bench/RESULTS.md):
+the bytes, and so the checksums, are the same either way. Used only where installed
+(``pip install mysqlclient``) and only for plain TCP/socket URLs; PyMySQL stays the default
+driver everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+BATCH = 4096
+"""Rows fetched per call while streaming."""
+_KEYS = {"host", "user", "password", "database", "port", "unix_socket", "connect_timeout"}
+
+
+def driver() -> Any | None:
+    """The MySQLdb module, or None when mysqlclient is not installed."""
+    import importlib
+
+    try:
+        return importlib.import_module("MySQLdb")  # untyped: no stubs for mysqlclient
+    except ImportError:
+        return None
+
+
+def connect(kwargs: dict[str, Any]) -> Any | None:
+    """A mysqlclient connection for PyMySQL-style ``kwargs`` (bytes values, autocommit), or
+    None when the driver is missing or the URL asks for options only PyMySQL is given (TLS)."""
+    mysqldb = driver()
+    if mysqldb is None or not set(kwargs) <= _KEYS:
+        return None
+    return mysqldb.connect(**kwargs, charset="utf8mb4", use_unicode=False, autocommit=True)
+
+
+def errors() -> tuple[type[BaseException], ...]:
+    """Exception classes of the drivers in use (PyMySQL, and mysqlclient when installed)."""
+    import pymysql
+
+    mysqldb = driver()
+    return (pymysql.MySQLError,) if mysqldb is None else (pymysql.MySQLError, mysqldb.MySQLError)
+
+
+def streams(conn: Any) -> bool:
+    """Whether ``conn`` reads rows in C (so that one row per row is the cheap plan)."""
+    return hasattr(conn, "use_result")
+
+
+def stream_rows(conn: Any, sql: str) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of the rows of ``sql`` as they arrive (unbuffered: memory stays flat)."""
+    if streams(conn):
+        conn.query(sql)
+        result = conn.use_result()
+        while rows := result.fetch_row(BATCH):
+            yield rows
+        return
+    import pymysql.cursors
+
+    cur = conn.cursor(pymysql.cursors.SSCursor)
+    try:
+        cur.execute(sql)
+        while rows := cur.fetchmany(BATCH):
+            yield rows
+    finally:
+        cur.close()
