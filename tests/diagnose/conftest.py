@@ -19,10 +19,18 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
-def no_shadow_left() -> Iterator[None]:
-    """After each test (passed or failed), no shadow database exists."""
+def no_shadow_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test (passed or failed), no shadow of the test's databases exists.
+
+    Only this test's databases are looked at: tests running beside it (pytest-xdist) may hold
+    live shadows of their own at this moment.
+    """
     yield
-    assert shadow_databases() == []
+    factory = request.node.funcargs.get("db_factory")
+    if factory is None:
+        return
+    mine = [f"{name}_dbmedic_shadow_" for name in factory.created]
+    assert [s for s in shadow_databases() if s.startswith(tuple(mine))] == []
 
 
 @pytest.fixture

@@ -284,6 +284,7 @@ def test_shadow_is_dropped_when_the_rehearsal_is_interrupted(
         monkeypatch.setattr(Dbmate, "migrate", interrupted)
         with pytest.raises(KeyboardInterrupt):
             api.diagnose(root, url)
-        assert shadow_databases() == []
+        name = url.rsplit("/", 1)[-1]
+        assert [s for s in shadow_databases() if s.startswith(f"{name}_dbmedic_shadow_")] == []
     finally:
         factory.drop_all()
