@@ -129,6 +129,12 @@ class Dialect:
             statements.extend(self.render_change(change))
         return statements
 
+    def assign_value(self, expression: str, to_type: str) -> str:
+        """``expression`` converted for assignment to a column of ``to_type`` (copying the data of
+        a moved-aside object back): an explicit ``CAST`` by default (PostgreSQL has no implicit
+        assignment cast from text to numbers; SQLite accepts any type name)."""
+        return f"CAST({expression} AS {to_type})"
+
     def outside_transaction(self, statement: str) -> bool:
         """Whether ``statement`` must run outside any transaction, in autocommit mode on the
         connection that runs the others (SQLite ``PRAGMA foreign_keys``); default False."""

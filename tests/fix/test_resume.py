@@ -1,0 +1,150 @@
+"""fix --strategy resume, for real: the incident reproduced with each framework, planned from
+diagnose's facts, carried out, and checked the way a user would: every table there, the
+framework's own status clean, the staging rows still there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from strategy_helpers import (
+    carry_out,
+    facts_and_pending,
+    framework_pending,
+    migrate,
+    query,
+    run_sql,
+    tables,
+    write_dbmate,
+)
+
+from dbmedic import api
+from dbmedic.plan import StepKind
+from dbmedic.plans.resume import Action, plan_resume, resume_decisions
+
+# --- dbmate-format SQL on SQLite ----------------------------------------------------------------
+
+POLICY = (
+    "CREATE TABLE policy_configurations (id integer primary key, name varchar(50) not null, "
+    "is_default boolean not null default 0{priority});"
+)
+SQL_APP = {
+    "20250101000000_users": "CREATE TABLE users (id integer primary key, email varchar(100));",
+    "20250110100000_policy": POLICY,
+    "20251023162250_add_priority": (
+        "ALTER TABLE policy_configurations ADD COLUMN priority integer NOT NULL DEFAULT 999;"
+    ),
+    "20251024090000_retell": (
+        "CREATE TABLE retell_call_sessions (id integer primary key, policy_id integer "
+        "REFERENCES policy_configurations (id));"
+    ),
+    "20251025000000_flows": "CREATE TABLE conversation_flows (id integer primary key, name text);",
+}
+FAILING = "20251023162250"
+EXPECTED = {"users", "policy_configurations", "retell_call_sessions", "conversation_flows"}
+
+
+def _sql_app(root: Path, *, priority_in_policy: bool) -> Path:
+    files = dict(SQL_APP)
+    files["20250110100000_policy"] = POLICY.format(
+        priority=", priority integer NOT NULL DEFAULT 999" if priority_in_policy else ""
+    )
+    return write_dbmate(root, files)
+
+
+def _sql_incident(tmp_path: Path, url: str, hotfix: str | None) -> Path:
+    """Staging stops at the ALTER that adds priority; ``hotfix`` was run by hand before it."""
+    app = _sql_app(tmp_path / "app", priority_in_policy=hotfix is None)
+    later = {k: v for k, v in SQL_APP.items() if k >= "2025102"}
+    for name in later:  # the first deploy had only the first two migrations
+        (app / "db" / "migrations" / f"{name}.sql").rename(tmp_path / f"{name}.sql")
+    assert migrate(app, url, "dbmate").ok  # type: ignore[attr-defined]
+    if hotfix:
+        run_sql(url, hotfix)
+    run_sql(
+        url,
+        "INSERT INTO users (id, email) VALUES (1, 'ada@example.org'), (2, 'bob@example.org')",
+        "INSERT INTO policy_configurations (id, name) VALUES (1, 'standard'), (2, 'vip')",
+    )
+    if hotfix and "text" in hotfix.lower():
+        run_sql(url, "UPDATE policy_configurations SET priority = '5' WHERE id = 1")
+    for name in later:
+        (tmp_path / f"{name}.sql").rename(app / "db" / "migrations" / f"{name}.sql")
+    result = migrate(app, url, "dbmate")
+    assert result.failed == FAILING  # type: ignore[attr-defined]
+    return app
+
+
+@pytest.mark.parametrize(
+    ("hotfix", "action"),
+    [
+        (None, Action.MARK),
+        ("ALTER TABLE policy_configurations ADD COLUMN priority integer NOT NULL DEFAULT 999", Action.MARK),
+        ("ALTER TABLE policy_configurations ADD COLUMN priority text", Action.REPAIR),
+    ],
+    ids=["earlier_migration", "hotfix_same_definition", "hotfix_other_definition"],
+)  # fmt: skip
+@pytest.mark.backend("sqlite")
+def test_resume_sql_on_sqlite(
+    backend: str, db_url: str, tmp_path: Path, hotfix: str | None, action: Action
+) -> None:
+    app = _sql_incident(tmp_path, db_url, hotfix)
+    d = api.diagnose(app, db_url, critical=["retell_call_sessions", "conversation_flows"])
+    _facts, pending, live = facts_and_pending(app, db_url, "dbmate")
+
+    plan = plan_resume(d, live, pending)
+
+    decisions = {x.migration: x for x in resume_decisions(pending, live)}
+    assert decisions[FAILING].action is action
+    kinds = [s.kind for s in plan.steps]
+    assert kinds[:2] == [StepKind.LOCK, StepKind.BACKUP]
+    assert kinds[-1] is StepKind.VERIFY
+    assert plan.steps[-2].kind is StepKind.FRAMEWORK_MIGRATE
+    assert plan.steps[-2].migrations == ("20251024090000", "20251025000000")
+    if action is Action.MARK:
+        mark = next(s for s in plan.steps if s.kind is StepKind.MARK_APPLIED)
+        assert mark.migrations == (FAILING,)
+        assert "policy_configurations.priority" in (mark.reason or "")
+        assert not plan.destructive
+    else:
+        assert [k for k in kinds if k in (StepKind.MOVE_ASIDE, StepKind.COPY_BACK)] == [
+            StepKind.MOVE_ASIDE, StepKind.COPY_BACK
+        ]  # fmt: skip
+        assert any("priority__dbmedic_old" in s for st in plan.steps for s in st.statements)
+    assert any(FAILING in n for n in plan.notes)
+
+    carry_out(plan, db_url, app, tmp_path / "backups")
+
+    assert tables(db_url) >= EXPECTED
+    assert framework_pending(app, db_url, "dbmate") == []
+    rows = query(db_url, "SELECT id, name, priority FROM policy_configurations ORDER BY id")
+    if (
+        action is Action.REPAIR
+    ):  # the hotfix's value kept (as an integer now), the default elsewhere
+        assert rows == [(1, "standard", 5), (2, "vip", 999)]
+        cols = [r[1] for r in query(db_url, "PRAGMA table_info(policy_configurations)")]
+        assert "priority__dbmedic_old" not in cols
+    else:
+        assert rows == [(1, "standard", 999), (2, "vip", 999)]
+    assert query(db_url, "SELECT COUNT(*) FROM users") == [(2,)]
+    again = api.diagnose(app, db_url)
+    assert again.healthy, again.recommendation
+
+
+def test_resume_marks_a_later_present_migration_too(tmp_path: Path) -> None:
+    """Not only the leading run: a migration after an absent one whose effects are present."""
+    from dbmedic.model import Column, Schema, Table
+    from dbmedic.plans.facts import PendingMigration
+
+    live = Schema(
+        "sqlite",
+        {"users": Table("users", {"id": Column("id", "integer", False, ordinal=1),
+                                  "nick": Column("nick", "varchar(20)", ordinal=2)})},
+    )  # fmt: skip
+    pending = [
+        PendingMigration("1", ("CREATE TABLE posts (id integer primary key)",)),
+        PendingMigration("2", ("ALTER TABLE users ADD COLUMN nick varchar(20)",)),
+        PendingMigration("3", ("ALTER TABLE posts ADD COLUMN title text",)),
+    ]
+    got = [(x.migration, x.action) for x in resume_decisions(pending, live)]
+    assert got == [("1", Action.RUN), ("2", Action.MARK), ("3", Action.RUN)]
