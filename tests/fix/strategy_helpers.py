@@ -143,3 +143,56 @@ def _recreate(url: str, statements: list[str]) -> None:
         for sql in statements:
             conn.exec_driver_sql(sql)
     engine.dispose()
+
+
+# --- the seed incident on Laravel ---------------------------------------------------------------
+
+SEED = "2025_10_23_162250_add_priority_to_policy_configurations"
+CREATOR = "2025_01_10_100000_create_policy_configurations_table"
+BLOCKED = (
+    "2025_10_24_090000_create_retell_call_sessions_table",
+    "2025_10_25_000000_create_conversation_flows_table",
+)
+LARAVEL_TABLES = {
+    "migrations", "users", "failed_jobs", "policy_configurations", "retell_call_sessions",
+    "conversation_flows",
+}  # fmt: skip
+STAGING_ROWS = (
+    "INSERT INTO users (id, name, email, password) VALUES "
+    "(1, 'Ada', 'ada@example.org', 'x'), (2, 'Bob', 'bob@example.org', 'y')",
+    "INSERT INTO policy_configurations (id, user_id, name) VALUES (1, 1, 'standard'), (2, 2, 'vip')",
+)
+
+
+def laravel_incident(tmp_path: Path, url: str, hotfix: str | None = None) -> Path:
+    """The seed incident: migrate stops at SEED with a duplicate ``priority``.
+
+    Without ``hotfix`` the column comes from the earlier CREATOR migration (the seed); with it,
+    CREATOR has no priority and the column was added by hand (``hotfix``) before SEED ran.
+    """
+    app = copy_app(tmp_path, "laravel8")
+    folder = app / "database" / "migrations"
+    held: list[str] = []
+    if hotfix is not None:
+        creator = folder / f"{CREATOR}.php"
+        creator.write_text(
+            "\n".join(
+                line
+                for line in creator.read_text().splitlines()
+                if "'priority'" not in line and "adds again" not in line
+            )
+            + "\n"
+        )
+        held = [SEED, *BLOCKED]
+        for name in held:
+            (folder / f"{name}.php").rename(tmp_path / f"{name}.php")
+        assert migrate(app, url, "laravel").ok  # type: ignore[attr-defined]
+        run_sql(url, hotfix)
+    else:
+        assert migrate(app, url, "laravel").failed == SEED  # type: ignore[attr-defined]
+    run_sql(url, *STAGING_ROWS)
+    for name in held:
+        (tmp_path / f"{name}.php").rename(folder / f"{name}.php")
+    if hotfix is not None:
+        assert migrate(app, url, "laravel").failed == SEED  # type: ignore[attr-defined]
+    return app

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 from strategy_helpers import (
+    BLOCKED,
+    CREATOR,
+    LARAVEL_TABLES,
+    SEED,
     carry_out,
     facts_and_pending,
     framework_pending,
+    laravel_incident,
     migrate,
     query,
     run_sql,
@@ -21,6 +26,17 @@ from strategy_helpers import (
 from dbmedic import api
 from dbmedic.plan import StepKind
 from dbmedic.plans.resume import Action, plan_resume, resume_decisions
+
+php = pytest.fixture(lambda: _php())
+
+
+def _php() -> str:
+    import shutil
+
+    if shutil.which("php") is None or not Path("/usr/share/php/Illuminate/autoload.php").is_file():
+        pytest.skip("php and php-laravel-framework are needed (.ci/run installs them)")
+    return "php"
+
 
 # --- dbmate-format SQL on SQLite ----------------------------------------------------------------
 
@@ -148,3 +164,59 @@ def test_resume_marks_a_later_present_migration_too(tmp_path: Path) -> None:
     ]
     got = [(x.migration, x.action) for x in resume_decisions(pending, live)]
     assert got == [("1", Action.RUN), ("2", Action.MARK), ("3", Action.RUN)]
+
+
+# --- Laravel on MariaDB -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hotfix", "action"),
+    [
+        (None, Action.MARK),
+        ("ALTER TABLE policy_configurations ADD COLUMN priority INT NOT NULL DEFAULT 999 AFTER is_default",
+         Action.MARK),
+        ("ALTER TABLE policy_configurations ADD COLUMN priority VARCHAR(20) NULL", Action.REPAIR),
+    ],
+    ids=["earlier_migration", "hotfix_same_definition", "hotfix_other_definition"],
+)  # fmt: skip
+@pytest.mark.backend("mariadb")
+def test_resume_laravel_on_mariadb(
+    backend: str, php: str, db_url: str, tmp_path: Path, hotfix: str | None, action: Action
+) -> None:
+    app = laravel_incident(tmp_path, db_url, hotfix)
+    if action is Action.REPAIR:
+        run_sql(db_url, "UPDATE policy_configurations SET priority = '5' WHERE id = 1")
+    d = api.diagnose(app, db_url, critical=["retell_call_sessions", "conversation_flows", "users"])
+    _facts, pending, live = facts_and_pending(app, db_url, "laravel")
+
+    plan = plan_resume(d, live, pending)
+
+    decided = {x.migration: x.action for x in resume_decisions(pending, live)}
+    assert decided == {SEED: action, BLOCKED[0]: Action.RUN, BLOCKED[1]: Action.RUN}
+    migrate_steps = [s for s in plan.steps if s.kind is StepKind.FRAMEWORK_MIGRATE]
+    assert [s.migrations for s in migrate_steps] == [BLOCKED]
+    assert migrate_steps[0].command[:3] == ("php", "artisan", "migrate")
+    assert [s.command for s in plan.steps if s.kind is StepKind.HOOK] == [
+        ("php", "artisan", "cache:clear"), ("php", "artisan", "config:clear")
+    ]  # fmt: skip
+    marked = [m for s in plan.steps if s.kind is StepKind.MARK_APPLIED for m in s.migrations]
+    assert marked == [SEED]
+    assert plan.steps[1].kind is StepKind.BACKUP
+    # the fixture app has only artisan's migration commands: a hook from the configuration
+    plan = plan_resume(d, live, pending, hooks=[("php", "artisan", "migrate:status")])
+    assert plan.steps[-1].command == ("php", "artisan", "migrate:status")
+
+    carry_out(plan, db_url, app, tmp_path / "backups")
+
+    assert tables(db_url) >= LARAVEL_TABLES
+    assert framework_pending(app, db_url, "laravel") == []  # php artisan migrate:status
+    assert query(db_url, "SELECT id, email FROM users ORDER BY id") == [
+        (1, "ada@example.org"), (2, "bob@example.org")
+    ]  # fmt: skip
+    rows = query(db_url, "SELECT id, priority FROM policy_configurations ORDER BY id")
+    assert rows == ([(1, 5), (2, 999)] if action is Action.REPAIR else [(1, 999), (2, 999)])
+    columns = {r[0] for r in query(db_url, "SHOW COLUMNS FROM policy_configurations")}
+    assert not any("dbmedic" in c for c in columns)  # type: ignore[operator]
+    # one new batch for the marked migration, the framework's own batch for the rest
+    batches = dict(query(db_url, "SELECT migration, batch FROM migrations"))
+    assert batches[BLOCKED[0]] == batches[BLOCKED[1]] > batches[SEED] > batches[CREATOR]
