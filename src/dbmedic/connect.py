@@ -57,7 +57,7 @@ def parse_url(text: str | URL) -> URL:
                 )
         try:
             url = make_url(raw)
-        except ArgumentError as e:
+        except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
             raise ConfigError(f"{redact(raw)} is not a valid database URL") from e
     scheme = url.drivername
     if scheme in _SCHEMES:

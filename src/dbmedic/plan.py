@@ -102,6 +102,10 @@ class Plan:
     notes: tuple[str, ...] = ()
     expected_tables: int | None = None
     critical: tuple[str, ...] = ()
+    accepted_differences: tuple[str, ...] = ()
+    """Differences from the reference the plan leaves in place on purpose (drops without
+    ``--allow-drop``), as ``"<kind> <subject>"`` (``drop_table dbmedic_migration_journal``);
+    the VERIFY step ignores exactly these."""
 
     @property
     def estimate_seconds(self) -> float:
@@ -126,6 +130,7 @@ class Plan:
             "notes": list(self.notes),
             "expected_tables": self.expected_tables,
             "critical": list(self.critical),
+            "accepted_differences": list(self.accepted_differences),
             "estimate_seconds": self.estimate_seconds,
             "destructive": self.destructive,
             "steps": [s.to_dict() for s in self.steps],

@@ -151,6 +151,19 @@ def _journal(
     )
 
 
+def forget(db: Database, versions: Sequence[str]) -> None:
+    """Writes: remove the journal entries of ``versions`` (recorded as applied by other means);
+    the journal table goes when it is empty."""
+    with db.connect() as raw:
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        if not journal_exists(conn):
+            return
+        for version in versions:
+            _clear(db, conn, version)
+            if not journal_exists(conn):
+                return
+
+
 def _clear(db: Database, conn: Connection, version: str) -> None:
     from sqlalchemy import text
 

@@ -13,7 +13,7 @@ def load_reference(spec: str) -> Schema:
     try:
         from dbmedic.inspect import load_source  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
-        load_source = None
+        load_source = None  # type: ignore[assignment,unused-ignore]
     if load_source is not None:
         schema: Schema = load_source(spec)
         return schema

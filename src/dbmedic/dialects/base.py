@@ -135,6 +135,11 @@ class Dialect:
         assignment cast from text to numbers; SQLite accepts any type name)."""
         return f"CAST({expression} AS {to_type})"
 
+    def exact_create_statements(self, conn: Connection, tables: Sequence[str]) -> dict[str, str]:
+        """Read-only: the server's own CREATE TABLE text of ``tables`` where it has one
+        (MySQL/MariaDB ``SHOW CREATE TABLE``); {} where the dialect renders DDL from the model."""
+        return {}
+
     def outside_transaction(self, statement: str) -> bool:
         """Whether ``statement`` must run outside any transaction, in autocommit mode on the
         connection that runs the others (SQLite ``PRAGMA foreign_keys``); default False."""

@@ -277,14 +277,21 @@ class Dbmate(Framework):
         }
 
     def mark_applied(self, db: Database, root: Path, ids: Sequence[str]) -> None:
+        """Insert the version rows in one transaction, then forget dbmedic's journal entries of
+        those versions (a version recorded as applied is no longer half-run)."""
+        from dbmedic.runner import forget
+
         with db.connect() as raw:
             conn = raw.execution_options(isolation_level="AUTOCOMMIT")
             table = self._ensure_table(db, conn, root)
             have = set(self.applied_versions(db, conn, root) or [])
+        with db.connect() as conn:
             for version in ids:
                 if version not in have:
                     self._insert(db, conn, table, version)
                     have.add(version)
+            conn.commit()
+        forget(db, ids)
 
 
 def _no_folder(fw: Dbmate, root: Path) -> MigrationError:

@@ -62,8 +62,13 @@ def render(facts: Any, fmt: str) -> str:
         return _render_json(facts)
     if fmt not in ("md", "html"):
         raise ConfigError(f"unknown report format {fmt!r}", hint="use md, html or json")
-    from dbmedic.report.adapt import to_view
+    from dbmedic.report.adapt import kind_of, to_view
 
+    if kind_of(facts) == "fix":
+        from dbmedic.report.fixview import fix_view
+
+        fix_template = _environment().get_template(f"fix.{fmt}.j2")
+        return _clean(fix_template.render({"v": fix_view(facts)}))
     view = to_view(facts)
     template = _environment().get_template(f"report.{fmt}.j2")
     context: dict[str, Any] = {"v": view}

@@ -46,10 +46,13 @@ def to_view(facts: Any) -> rv.ReportView:
 
 def kind_of(facts: Any) -> str:
     """``diagnosis`` (later ``fix``): the ``kind`` of a JSON report."""
+    from dbmedic.apply import Outcome
     from dbmedic.diagnosis import Diagnosis
 
     if isinstance(facts, Diagnosis):
         return "diagnosis"
+    if isinstance(facts, Outcome):
+        return "fix"
     if isinstance(facts, rv.ReportView):
         return facts.kind
     raise ConfigError(f"dbmedic cannot make a report of a {type(facts).__name__}")

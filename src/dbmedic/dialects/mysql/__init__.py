@@ -9,6 +9,7 @@ and overrides only what differs (10.6+: ``STATISTICS.IGNORED``; string defaults 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, ClassVar
 
@@ -66,6 +67,9 @@ def _named(kind: str, message: str) -> str:
     return first.group(1) if first else "?"
 
 
+_AUTO_INCREMENT_OPTION = re.compile(r" AUTO_INCREMENT=\d+")
+
+
 @register("mysql")
 class MySQL(Dialect):
     family = "mysql"
@@ -83,6 +87,16 @@ class MySQL(Dialect):
     """https://dev.mysql.com/doc/refman/8.0/en/invisible-indexes.html; MariaDB says IGNORED."""
     escaped_expressions: ClassVar[bool] = True
     """MySQL backslash-escapes quotes in GENERATION_EXPRESSION; MariaDB prints plain SQL."""
+
+    def exact_create_statements(self, conn: Connection, tables: Sequence[str]) -> dict[str, str]:
+        """``SHOW CREATE TABLE`` of each table (one statement per table: the server has no bulk
+        form), without the ``AUTO_INCREMENT=n`` counter so a copy starts its own sequence.
+        https://mariadb.com/kb/en/show-create-table/"""
+        out: dict[str, str] = {}
+        for name in tables:
+            row = conn.exec_driver_sql(f"SHOW CREATE TABLE {self.quote(name)}").one()
+            out[name] = _AUTO_INCREMENT_OPTION.sub("", str(row[1]))
+        return out
 
     # --- connection -------------------------------------------------------------------------
     def server_info(self, conn: Connection) -> ServerInfo:

@@ -1,0 +1,587 @@
+"""Carry out a repair plan: lock, back up, run each step, verify; roll back on failure and prove it.
+
+``apply_plan(plan, db)`` is the one writer of ``dbmedic fix``. It runs the plan's steps in order
+under the per-database repair lock (:mod:`dbmedic.lock`), refuses a plan in which a writing step
+comes before its BACKUP, times every step, and writes a run directory
+``<state>/.dbmedic/runs/<run id>/`` with ``plan.json`` and ``journal.jsonl`` (one JSON object per
+line, flushed and fsynced before and after each step), so that a crashed run can be examined,
+resumed or rolled back by its id later (the next issue builds on :class:`Journal`).
+
+When a step fails, the target is restored from the backup taken in the same run (tables the run
+added are dropped, the backup's tables restored) and the rollback is proven: the restore checks
+every table's row count and checksum against the backup manifest, and the re-inspected schema must
+equal the schema read before the run. Nothing here prints; progress goes to a callback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbmedic.errors import DbmedicError, RefusedError, StepFailed
+from dbmedic.plan import Plan, Step, StepKind
+from dbmedic.secrets import scrub
+
+if TYPE_CHECKING:
+    from dbmedic.connect import Database
+    from dbmedic.frameworks.base import Framework
+    from dbmedic.model import Schema
+
+ApplyProgress = Callable[[Step, int, int, str], None]
+"""progress(step, done, total, what): ``done``/``total`` count statements or migrations."""
+Fault = Callable[[Step], None]
+"""Called before each step runs; raising there fails the step (fault injection in tests)."""
+
+RUNS = Path(".dbmedic") / "runs"
+WRITES = frozenset(
+    {
+        StepKind.SQL,
+        StepKind.RECREATE_DATABASE,
+        StepKind.FRAMEWORK_MIGRATE,
+        StepKind.MARK_APPLIED,
+        StepKind.MOVE_ASIDE,
+        StepKind.COPY_BACK,
+    }
+)
+"""Step kinds that change the target: each must come after a BACKUP step."""
+
+
+class StepStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Verdict(StrEnum):
+    DONE = "done"
+    """Every step ran and the result was verified."""
+    ROLLED_BACK = "rolled-back"
+    """A step failed; the database was restored and proven equal to before."""
+    NOTHING_CHANGED = "nothing-changed"
+    """A step failed before anything was written."""
+    NOT_ROLLED_BACK = "not-rolled-back"
+    """A step failed and the database was left as it was (``--no-rollback``) or rollback failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    number: int
+    kind: str
+    title: str
+    status: StepStatus
+    seconds: float = 0.0
+    error: str | None = None
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "kind": self.kind,
+            "title": self.title,
+            "status": str(self.status),
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What ``apply_plan`` did: per step, before and after, backup, rollback and its proof."""
+
+    plan: Plan
+    run_id: str
+    run_dir: str
+    steps: tuple[StepResult, ...]
+    verdict: Verdict
+    tables_before: int
+    tables_after: int | None
+    backup: str | None = None
+    rolled_back: bool = False
+    rollback_verified: bool | None = None
+    rollback_detail: str | None = None
+    verified: bool = False
+    checks: tuple[str, ...] = ()
+    """Verification findings, one sentence each."""
+    error: str | None = None
+    seconds: float = 0.0
+    started: str = ""
+    report: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.DONE
+
+    @property
+    def failed_step(self) -> StepResult | None:
+        return next((s for s in self.steps if s.status is StepStatus.FAILED), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "dbmedic.fix/1",
+            "run_id": self.run_id,
+            "run_dir": self.run_dir,
+            "verdict": str(self.verdict),
+            "ok": self.ok,
+            "started": self.started,
+            "seconds": round(self.seconds, 3),
+            "tables_before": self.tables_before,
+            "tables_after": self.tables_after,
+            "backup": self.backup,
+            "rolled_back": self.rolled_back,
+            "rollback_verified": self.rollback_verified,
+            "rollback_detail": self.rollback_detail,
+            "verified": self.verified,
+            "checks": list(self.checks),
+            "error": self.error,
+            "report": self.report,
+            "notes": list(self.notes),
+            "steps": [s.to_dict() for s in self.steps],
+            "plan": self.plan.to_dict(),
+        }
+
+
+# --- the run journal ----------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    """``20251026T101500Z-3f9a``: sortable by time, unique enough for one state folder."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+class Journal:
+    """``plan.json`` and an append-only ``journal.jsonl`` of one run; every line is fsynced.
+
+    Events: ``run-start``, ``step-start``, ``step-end`` (status, seconds, error, detail),
+    ``backup`` (path), ``rollback-start``, ``rollback-end`` (verified), ``run-end`` (verdict).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @classmethod
+    def create(cls, state_dir: Path, run_id: str, plan: Plan) -> Journal:
+        directory = state_dir / RUNS / run_id
+        try:
+            directory.mkdir(parents=True, exist_ok=False)
+            (directory / "plan.json").write_text(
+                json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+        except OSError as e:
+            raise DbmedicError(
+                f"cannot create the run journal in {directory} ({e.strerror})",
+                hint="choose a writable state directory",
+            ) from e
+        return cls(directory)
+
+    def write(self, event: str, **fields: Any) -> None:
+        line = json.dumps({"time": _now(), "event": event, **fields}, sort_keys=True, default=str)
+        with open(self.directory / "journal.jsonl", "a", encoding="utf-8") as f:
+            f.write(scrub(line) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    @staticmethod
+    def read(directory: Path) -> list[dict[str, Any]]:
+        """Every event of a run's journal, in order (a torn last line is skipped)."""
+        events = []
+        path = directory / "journal.jsonl"
+        if not path.is_file():
+            return []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+        return events
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    plan: Plan
+    db: Database
+    app: Path | None
+    framework: Framework | None
+    backup_dir: Path
+    reference: Schema | None
+    progress: ApplyProgress | None
+    env: Mapping[str, str]
+    backup: Any = None
+    """The checked ``Backup`` of this run once the BACKUP step ran."""
+    wrote: bool = False
+
+
+def check_plan_order(plan: Plan) -> None:
+    """Refuse a plan in which a step that writes comes before a BACKUP step (safety rule 1)."""
+    backed_up = False
+    for step in plan.steps:
+        if step.kind is StepKind.BACKUP:
+            backed_up = True
+        elif step.kind in WRITES and not backed_up:
+            raise RefusedError(
+                f"refused: step {step.number} ({step.title}) changes the database before any backup",
+                hint="a plan must back up before its first writing step; nothing was changed",
+            )
+
+
+def apply_plan(
+    plan: Plan,
+    db: Database,
+    *,
+    app: Path | str | None = None,
+    framework: Framework | None = None,
+    backup_dir: Path | str | None = None,
+    state_dir: Path | str | None = None,
+    reference: Schema | None = None,
+    progress: ApplyProgress | None = None,
+    rollback: bool = True,
+    fault: Fault | None = None,
+    break_stale_lock: bool = False,
+    hook_env: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Writes: carry out ``plan`` on ``db`` under the repair lock; returns the :class:`Outcome`.
+
+    A failed step rolls back to the run's backup (unless ``rollback=False``) and proves it; the
+    outcome says so, nothing is raised for a failed step. Raises LockBusy / StaleLock when
+    another run holds the lock, RefusedError for a plan that writes before backing up (nothing
+    changed in both cases). ``state_dir`` (default: ``app`` or the current folder) gets
+    ``.dbmedic/runs/<id>/``; ``backup_dir`` defaults to ``<state_dir>/.dbmedic/backups``.
+    """
+    from dbmedic.inspect import inspect_schema
+    from dbmedic.lock import RepairLock
+
+    check_plan_order(plan)
+    root = Path(app).resolve() if app is not None else None
+    state = Path(state_dir) if state_dir is not None else (root or Path.cwd())
+    backups = Path(backup_dir) if backup_dir is not None else state / ".dbmedic" / "backups"
+    if backup_dir is None:
+        backups.mkdir(parents=True, exist_ok=True)
+    run_id = new_run_id()
+    started, began = _now(), time.perf_counter()
+    lock = RepairLock(db, break_stale=break_stale_lock)
+    lock.acquire()
+    try:
+        journal = Journal.create(state, run_id, plan)
+        journal.write("run-start", run=run_id, target=db.display, strategy=plan.strategy,
+                      lock=lock.description, pid=os.getpid())  # fmt: skip
+        before = inspect_schema(db)
+        run = _Run(plan, db, root, framework, backups, reference, progress, dict(hook_env or {}))
+        results: list[StepResult] = []
+        failure: StepResult | None = None
+        for step in plan.steps:
+            if failure is not None:
+                results.append(
+                    StepResult(step.number, str(step.kind), step.title, StepStatus.SKIPPED)
+                )
+                continue
+            result = _run_step(run, step, journal, fault, lock.description)
+            results.append(result)
+            if result.status is StepStatus.FAILED:
+                failure = result
+        outcome = _finish(run, journal, before, results, failure, rollback)
+        seconds = time.perf_counter() - began
+        outcome = replace(outcome, run_id=run_id, run_dir=str(journal.directory),
+                          seconds=seconds, started=started)  # fmt: skip
+        journal.write("run-end", verdict=str(outcome.verdict), seconds=round(seconds, 3))
+        return outcome
+    finally:
+        lock.release()
+
+
+def _run_step(
+    run: _Run, step: Step, journal: Journal, fault: Fault | None, lock: str
+) -> StepResult:
+    journal.write("step-start", step=step.number, kind=str(step.kind), title=step.title)
+    began = time.perf_counter()
+    try:
+        if fault is not None:
+            fault(step)
+        if step.kind in WRITES:
+            run.wrote = True
+        detail = _STEP_RUNNERS[step.kind](run, step) if step.kind is not StepKind.LOCK else lock
+        status, error = StepStatus.OK, None
+    except DbmedicError as e:
+        status, error, detail = StepStatus.FAILED, scrub(str(e)), None
+    except Exception as e:  # a bug or a driver error we did not foresee: still roll back
+        status, error, detail = StepStatus.FAILED, scrub(f"{type(e).__name__}: {e}"), None
+    seconds = time.perf_counter() - began
+    journal.write("step-end", step=step.number, status=str(status), seconds=round(seconds, 4),
+                  error=error, detail=detail)  # fmt: skip
+    return StepResult(step.number, str(step.kind), step.title, status, seconds, error, detail)
+
+
+def _say(run: _Run, step: Step, done: int, total: int, what: str) -> None:
+    if run.progress is not None:
+        run.progress(step, done, total, what)
+
+
+def _backup(run: _Run, step: Step) -> str:
+    from dbmedic import api
+
+    _say(run, step, 0, 1, f"backing up {run.db.display}")
+    taken = api.backup(run.db, run.backup_dir)
+    check = api.verify_backup(taken)
+    if not check.ok:
+        raise StepFailed(f"the backup {taken.path} does not verify: {check.problems[0]}")
+    run.backup = taken
+    _say(run, step, 1, 1, f"backup {taken.path}")
+    return (
+        f"{taken.path} ({len(taken.manifest.tables)} tables, {taken.manifest.rows} rows, verified)"
+    )
+
+
+def _sql(run: _Run, step: Step) -> str:
+    from dbmedic.execute import run_statements
+
+    def said(done: int, total: int, sql: str) -> None:
+        _say(run, step, done, total, sql.splitlines()[0][:80] if sql else "")
+
+    n = run_statements(run.db, step.statements, transactional=True, progress=said)
+    return f"{n} statements"
+
+
+def _framework(run: _Run, step: Step) -> Framework:
+    if run.framework is None or run.app is None:
+        raise StepFailed(f"step {step.number} needs the application (--app) and its framework")
+    return run.framework
+
+
+def _migrate(run: _Run, step: Step) -> str:
+    fw = _framework(run, step)
+    assert run.app is not None
+
+    def said(done: int, total: int, migration: str) -> None:
+        _say(run, step, done, total, migration)
+
+    result = fw.migrate(run.db, run.app, progress=said)
+    if not result.ok:
+        raise StepFailed(
+            f"{fw.name} migration {result.failed or '?'} failed: {result.error or 'unknown error'}",
+            statement=result.statement,
+        )
+    return f"{len(result.applied)} migrations applied"
+
+
+def _mark(run: _Run, step: Step) -> str:
+    fw = _framework(run, step)
+    assert run.app is not None
+    fw.mark_applied(run.db, run.app, step.migrations)
+    return f"{len(step.migrations)} migrations recorded as applied"
+
+
+def _recreate(run: _Run, step: Step) -> str:
+    from dbmedic.recreate import read_database_facts, recreate_database
+
+    facts = read_database_facts(run.db)
+    recreate_database(run.db, facts)
+    return f"recreated {facts.name}" + (
+        f" ({facts.charset}/{facts.collation})" if facts.charset else ""
+    )
+
+
+def _hook(run: _Run, step: Step) -> str:
+    if not step.command:
+        raise StepFailed(f"hook step {step.number} has no command")
+    env = {**os.environ, **run.env}
+    try:
+        done = subprocess.run(list(step.command), cwd=run.app or None, env=env,
+                              capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise StepFailed(f"hook {' '.join(step.command)} could not run ({scrub(str(e))})") from e
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        tail = scrub(lines[-1]) if lines else "no output"
+        raise StepFailed(f"hook {' '.join(step.command)} exited with {done.returncode}: {tail}")
+    return "exit 0"
+
+
+def _verify(run: _Run, step: Step) -> str:
+    problems, found = verify_state(run.db, run.plan, run.reference, run.framework, run.app)
+    if problems:
+        raise StepFailed("verification failed: " + "; ".join(problems[:5]))
+    return "; ".join(found)
+
+
+_STEP_RUNNERS: dict[StepKind, Callable[[_Run, Step], str]] = {
+    StepKind.BACKUP: _backup,
+    StepKind.SQL: _sql,
+    StepKind.MOVE_ASIDE: _sql,
+    StepKind.COPY_BACK: _sql,
+    StepKind.FRAMEWORK_MIGRATE: _migrate,
+    StepKind.MARK_APPLIED: _mark,
+    StepKind.RECREATE_DATABASE: _recreate,
+    StepKind.HOOK: _hook,
+    StepKind.VERIFY: _verify,
+}
+
+
+def difference_key(change: Any) -> str:
+    """``"<kind> <subject>"``: how a plan names a difference it accepts."""
+    return f"{change.kind} {change.subject}"
+
+
+def verify_state(
+    db: Database,
+    plan: Plan,
+    reference: Schema | None,
+    framework: Framework | None,
+    app: Path | None,
+) -> tuple[list[str], list[str]]:
+    """Read-only: (problems, findings) of the target against the plan's expectations.
+
+    Checks parity with ``reference`` (ignoring the plan's accepted differences), the expected
+    table count, the critical tables, and that the framework has nothing pending or failed.
+    """
+    from dbmedic.diff import diff_schemas
+    from dbmedic.inspect import inspect_schema
+    from dbmedic.model import MigrationState
+
+    schema = inspect_schema(db)
+    problems: list[str] = []
+    found = [f"{len(schema.tables)} tables"]
+    if reference is not None:
+        diff = diff_schemas(reference, schema)
+        accepted = set(plan.accepted_differences)
+        left = [c for c in diff.changes if difference_key(c) not in accepted]
+        if left:
+            shown = ", ".join(difference_key(c) for c in left[:5])
+            problems.append(f"{len(left)} differences from the reference remain ({shown})")
+        else:
+            found.append(f"matches the reference ({diff.parity.summary()})")
+    expected = plan.expected_tables
+    if expected is not None and reference is None and len(schema.tables) < expected:
+        problems.append(f"{len(schema.tables)} tables, expected {expected}")
+    missing = [t for t in plan.critical if t not in schema.tables]
+    if missing:
+        problems.append("critical tables missing: " + ", ".join(missing))
+    elif plan.critical:
+        found.append(f"{len(plan.critical)} critical tables present")
+    if framework is not None and app is not None and plan.framework is not None:
+        states = framework.read(db, app)
+        open_ = [m.id for m in states if m.state in (MigrationState.PENDING, MigrationState.FAILED)]
+        if open_:
+            problems.append(
+                f"{len(open_)} migrations still pending or failed in {framework.name} ({', '.join(open_[:3])})"
+            )
+        else:
+            found.append(f"{framework.name}: nothing pending")
+    return problems, found
+
+
+# --- finishing and rollback --------------------------------------------------------------------
+
+
+def _table_count(db: Database) -> int | None:
+    try:
+        with db.connect() as conn:
+            return len(db.dialect.table_names(conn))
+    except DbmedicError:
+        return None
+
+
+def _finish(
+    run: _Run,
+    journal: Journal,
+    before: Schema,
+    results: list[StepResult],
+    failure: StepResult | None,
+    rollback: bool,
+) -> Outcome:
+    checks = tuple(r.detail or "" for r in results if r.kind == str(StepKind.VERIFY) and r.detail)
+    backup = str(run.backup.path) if run.backup is not None else None
+    common: dict[str, Any] = {"plan": run.plan, "run_id": "", "run_dir": "",
+                              "tables_before": len(before.tables), "backup": backup}  # fmt: skip
+    if failure is None:
+        return Outcome(steps=tuple(results), verdict=Verdict.DONE, verified=True, checks=checks,
+                       tables_after=_table_count(run.db), **common)  # fmt: skip
+    if not run.wrote:
+        return Outcome(steps=tuple(results), verdict=Verdict.NOTHING_CHANGED, error=failure.error,
+                       tables_after=_table_count(run.db), **common)  # fmt: skip
+    if not rollback or run.backup is None:
+        why = (
+            "rollback was not asked for (--no-rollback)" if not rollback else "no backup was taken"
+        )
+        return Outcome(steps=tuple(results), verdict=Verdict.NOT_ROLLED_BACK, error=failure.error,
+                       rollback_detail=why, tables_after=_table_count(run.db), **common)  # fmt: skip
+    journal.write("rollback-start", backup=backup)
+    began = time.perf_counter()
+    try:
+        detail = rollback_to(run.db, run.backup, before)
+        verified, rolled = True, True
+    except DbmedicError as e:
+        detail, verified, rolled = scrub(str(e)), False, False
+    except Exception as e:  # report, never hide: a human must look
+        detail, verified, rolled = scrub(f"{type(e).__name__}: {e}"), False, False
+    journal.write("rollback-end", verified=verified, detail=detail,
+                  seconds=round(time.perf_counter() - began, 3))  # fmt: skip
+    return Outcome(
+        steps=tuple(results),
+        verdict=Verdict.ROLLED_BACK if verified else Verdict.NOT_ROLLED_BACK,
+        error=failure.error,
+        rolled_back=rolled,
+        rollback_verified=verified,
+        rollback_detail=detail,
+        tables_after=_table_count(run.db),
+        **common,
+    )
+
+
+def rollback_to(db: Database, backup: Any, before: Schema) -> str:
+    """Writes: restore ``backup`` into ``db`` and prove it; returns the proof in one sentence.
+
+    Tables and views that are not in ``before`` (added by the failed run) are dropped, the
+    backup's tables restored in place (``restore`` then compares each table's rows and checksum
+    with the manifest and raises BackupError on a difference), and the re-inspected schema must
+    equal ``before``. A database that no longer exists is created first. Raises DbmedicError.
+    """
+    from dbmedic import api
+    from dbmedic.changes import Change, DropTable, DropView
+    from dbmedic.diff import diff_schemas
+    from dbmedic.execute import run_statements
+    from dbmedic.inspect import inspect_schema
+    from dbmedic.recreate import DatabaseFacts, database_exists, recreate_database
+
+    db.engine.dispose()
+    if not database_exists(db):
+        m = backup.manifest
+        recreate_database(db, DatabaseFacts(db.name, m.charset, m.collation))
+    now = inspect_schema(db)
+    drops: list[Change] = [
+        DropView(v) for n, v in sorted(now.views.items()) if n not in before.views
+    ]
+    drops += [DropTable(t) for n, t in sorted(now.tables.items()) if n not in before.tables]
+    if drops:
+        run_statements(db, db.dialect.render(drops, now))
+    db.engine.dispose()
+    restored = api.restore(backup, db, force=True)
+    db.engine.dispose()
+    after = inspect_schema(db)
+    diff = diff_schemas(before, after)
+    if not diff.is_empty:
+        shown = ", ".join(difference_key(c) for c in diff.changes[:5])
+        raise DbmedicError(f"after the rollback the schema differs from before the run ({shown})")
+    return (
+        f"restored {restored.tables} tables and {restored.rows} rows from {backup.path}; "
+        f"row checksums equal to the backup, schema equal to before the run"
+    )
+
+
+def statements_of(steps: Sequence[Step]) -> int:
+    return sum(len(s.statements) for s in steps)

@@ -1,0 +1,254 @@
+"""``dbmedic fix``: gather the facts a strategy needs, plan, confirm, apply, report.
+
+The planners are pure (``dbmedic.plans.<strategy>.plan_<strategy>``); this module does the I/O
+around them: opens the target and the reference, reads the tracking tables, hands the plan to
+the caller's ``confirm`` callback (the library never prompts), then runs
+:func:`dbmedic.apply.apply_plan` and writes the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect as pyinspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbmedic.errors import ConfigError, RefusedError
+
+if TYPE_CHECKING:
+    from dbmedic.apply import ApplyProgress, Fault, Outcome
+    from dbmedic.connect import Database
+    from dbmedic.frameworks.base import Framework
+    from dbmedic.model import Schema
+    from dbmedic.plan import Plan
+
+STRATEGIES = ("reset", "resume", "sync")
+Confirm = Callable[["Plan"], bool]
+
+
+@dataclass
+class FixContext:
+    """Everything a planner may ask for (planners take the keyword arguments they name)."""
+
+    db: Database
+    target_schema: Schema
+    root: Path | None
+    framework: Framework | None
+    reference_schema: Schema | None = None
+    reference: str | None = None
+    critical: tuple[str, ...] = ()
+    allow_drop: bool = False
+    hooks: tuple[tuple[str, ...], ...] = ()
+
+
+def _planner(strategy: str) -> Callable[..., Plan]:
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}", hint="use reset, resume or sync")
+    try:
+        module = importlib.import_module(f"dbmedic.plans.{strategy}")
+    except ModuleNotFoundError as e:
+        if e.name != f"dbmedic.plans.{strategy}":
+            raise
+        raise ConfigError(
+            f"strategy {strategy} not available yet in this dbmedic",
+            hint="use --strategy sync, or diagnose to see what reset and resume would do",
+        ) from None
+    planner = getattr(module, f"plan_{strategy}", None)
+    if planner is None:
+        raise ConfigError(f"strategy {strategy} not available yet in this dbmedic")
+    return planner  # type: ignore[no-any-return]
+
+
+def _call_planner(planner: Callable[..., Plan], ctx: FixContext, **extra: Any) -> Plan:
+    """Call a reset/resume planner with the facts it names in its signature."""
+    from dbmedic.secrets import redact
+
+    offer: dict[str, Any] = {
+        "db": ctx.db,
+        "database": ctx.db,
+        "target": ctx.target_schema,
+        "target_schema": ctx.target_schema,
+        "schema": ctx.target_schema,
+        "app": ctx.root,
+        "root": ctx.root,
+        "framework": ctx.framework,
+        "reference": ctx.reference_schema,
+        "reference_schema": ctx.reference_schema,
+        "critical": ctx.critical,
+        "target_name": redact(ctx.db.url),
+        "hooks": ctx.hooks,
+        **extra,
+    }
+    params = pyinspect.signature(planner).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return planner(**offer)
+    return planner(**{k: v for k, v in offer.items() if k in params})
+
+
+def _reference(spec: str, target: Database) -> tuple[Schema, Database | None]:
+    """The reference schema and, when it is a live database, that database (opened read-only)."""
+    from dbmedic.connect import open_reference
+    from dbmedic.inspect import inspect_schema, is_url, load_source
+
+    if is_url(spec):
+        ref = open_reference(spec)
+        try:
+            return inspect_schema(ref), ref
+        except BaseException:
+            ref.close()
+            raise
+    return load_source(spec), None
+
+
+def _sync_migrations(ctx: FixContext, ref_db: Database | None) -> list[str]:
+    """Ids to record as applied: those the reference has applied (live), or every migration with
+    a file (snapshot), that the target has not."""
+    from dbmedic.model import MigrationState
+
+    fw, root = ctx.framework, ctx.root
+    if fw is None or root is None:
+        return []
+    mine = {m.id: m.state for m in fw.read(ctx.db, root)}
+    if ref_db is not None:
+        theirs = [m.id for m in fw.read(ref_db, root) if m.state is MigrationState.APPLIED]
+    else:
+        theirs = [m.id for m in fw.read(ctx.db, root) if m.file is not None]
+    return [i for i in theirs if i in mine and mine[i] is not MigrationState.APPLIED]
+
+
+def plan_fix(
+    strategy: str,
+    db: Database,
+    *,
+    root: Path | None,
+    framework: Framework | None,
+    reference: str | None = None,
+    critical: Sequence[str] = (),
+    allow_drop: bool = False,
+) -> tuple[Plan, Schema | None]:
+    """Read-only: the plan of ``strategy`` for ``db`` and the reference schema used."""
+    from dbmedic.inspect import inspect_schema
+    from dbmedic.secrets import redact, scrub
+
+    target_schema = inspect_schema(db)
+    ctx = FixContext(db, target_schema, root, framework, critical=tuple(critical),
+                     allow_drop=allow_drop)  # fmt: skip
+    planner = _planner(strategy)
+    ref_db: Database | None = None
+    try:
+        if reference is not None:
+            ctx.reference_schema, ref_db = _reference(reference, db)
+            ctx.reference = redact(ref_db.url) if ref_db is not None else scrub(reference)
+        if strategy != "sync":
+            return _call_planner(planner, ctx), ctx.reference_schema
+        if ctx.reference_schema is None:
+            raise ConfigError(
+                "sync needs a reference", hint="pass --reference URL or a snapshot file"
+            )
+        from dbmedic.plans.sync import check_reference, plan_sync
+
+        check_reference(target_schema, ctx.reference_schema, ctx.reference or "the reference")
+        exact: dict[str, str] = {}
+        if ref_db is not None and ref_db.dialect.family == db.dialect.family:
+            missing = sorted(ctx.reference_schema.tables.keys() - target_schema.tables.keys())
+            with ref_db.connect() as conn:
+                exact = ref_db.dialect.exact_create_statements(conn, missing)
+        plan = plan_sync(
+            target_schema,
+            ctx.reference_schema,
+            framework=framework.name if framework is not None and root is not None else None,
+            migrations=_sync_migrations(ctx, ref_db),
+            allow_drop=allow_drop,
+            exact_ddl=exact,
+            target_name=db.display,
+            reference_name=ctx.reference,
+            app=str(root) if root is not None else None,
+            critical=tuple(critical),
+        )
+        return plan, ctx.reference_schema
+    finally:
+        if ref_db is not None:
+            ref_db.close()
+
+
+def run_fix(
+    strategy: str,
+    app: Path | str | None,
+    db: str | None,
+    *,
+    reference: str | None = None,
+    critical: Sequence[str] = (),
+    dry_run: bool = False,
+    yes: bool = False,
+    no_rollback: bool = False,
+    allow_drop: bool = False,
+    framework: str | None = None,
+    environment: str | None = None,
+    backup_dir: Path | str | None = None,
+    state_dir: Path | str | None = None,
+    break_stale_lock: bool = False,
+    report: Path | str | None = None,
+    confirm: Confirm | None = None,
+    progress: ApplyProgress | None = None,
+    fault: Fault | None = None,
+) -> Outcome | Plan:
+    """See :func:`dbmedic.api.fix`."""
+    from dbmedic.apply import apply_plan
+    from dbmedic.connect import open_target
+
+    root, fw, url = _resolve(app, db, framework, environment)
+    if report is not None:
+        from dbmedic.report import format_for
+
+        format_for(report)  # a bad suffix is bad input before anything happens
+    with open_target(url) as target:
+        if fw is None and root is not None:
+            from dbmedic.frameworks.tracking import table_names
+            from dbmedic.migrations import framework_from_tables
+
+            with target.connect() as conn:
+                fw = framework_from_tables(target, root, set(table_names(target, conn)))
+        plan, ref_schema = plan_fix(strategy, target, root=root, framework=fw, reference=reference,
+                                    critical=critical, allow_drop=allow_drop)  # fmt: skip
+        if dry_run:
+            return plan
+        agreed = confirm(plan) if confirm is not None else yes
+        if not agreed:
+            raise RefusedError(
+                f"refused: fix --strategy {strategy} changes {target.display}",
+                hint="pass --yes to run it without a prompt; nothing was changed",
+            )
+        outcome = apply_plan(plan, target, app=root, framework=fw, backup_dir=backup_dir,
+                             state_dir=state_dir, reference=ref_schema, progress=progress,
+                             rollback=not no_rollback, fault=fault,
+                             break_stale_lock=break_stale_lock)  # fmt: skip
+    return _write_report(outcome, report)
+
+
+def _write_report(outcome: Outcome, path: Path | str | None) -> Outcome:
+    from dbmedic.report import write
+
+    run_copy = Path(outcome.run_dir) / "report.md"
+    targets = [run_copy] + ([Path(path)] if path is not None else [])
+    for target in targets:
+        outcome = replace(outcome, report=str(targets[-1]))
+        write(outcome, target)
+    return outcome
+
+
+def _resolve(
+    app: Path | str | None, db: str | None, framework: str | None, environment: str | None
+) -> tuple[Path | None, Framework | None, str]:
+    from dbmedic.migrations import app_root, resolve
+
+    if app is None:
+        if db is None:
+            raise ConfigError("fix needs a database", hint="pass --db URL (and --app PATH)")
+        from dbmedic.frameworks import get_framework
+
+        return None, get_framework(framework) if framework else None, db
+    root = app_root(app)
+    fw, url = resolve(root, db, framework, environment)
+    return root, fw, url
