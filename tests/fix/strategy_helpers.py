@@ -1,9 +1,7 @@
 """Helpers for the reset/resume tests: building the incident and carrying out a plan.
 
-``carry_out`` is a small local interpreter of a :class:`~dbmedic.plan.Plan` (steps in order,
-checks before statements), used until ``dbmedic.apply.apply_plan`` is on this branch. It uses
-the same building blocks the applier does: ``run_statements``, the framework's ``migrate`` and
-``mark_applied``, ``api.backup``.
+``carry_out`` runs a :class:`~dbmedic.plan.Plan` through ``dbmedic.apply.apply_plan``: the
+repair lock, a verified backup, every step, the verification and the hooks.
 """
 
 from __future__ import annotations
@@ -11,16 +9,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
-
-from dbmedic import api
+from dbmedic.apply import Outcome, apply_plan
 from dbmedic.connect import open_reference, open_target
 from dbmedic.execute import run_statements
 from dbmedic.frameworks import get_framework
 from dbmedic.model import MigrationState, Schema
-from dbmedic.plan import Plan, StepKind
-from dbmedic.plans.facts import database_facts, pending_migrations
+from dbmedic.plan import Plan
+from dbmedic.plans.facts import pending_migrations
+from dbmedic.recreate import read_database_facts
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -89,60 +85,25 @@ def facts_and_pending(app: Path, url: str, framework: str):  # type: ignore[no-u
     fw = get_framework(framework)
     with open_reference(url) as db:
         live = live_schema(url)
-        return database_facts(db), pending_migrations(fw, db, app, fw.read(db, app), live), live
+        return (
+            read_database_facts(db),
+            pending_migrations(fw, db, app, fw.read(db, app), live),
+            live,
+        )
 
 
-def carry_out(plan: Plan, url: str, app: Path, backups: Path) -> list[str]:
-    """Carry out ``plan`` on ``url``; returns what each step did (raises on a failed step)."""
+def carry_out(plan: Plan, url: str, app: Path, backups: Path) -> Outcome:
+    """Carry out ``plan`` with ``apply_plan`` (lock, backup, steps, verify, hooks); must succeed."""
     fw = get_framework(plan.framework or "")
-    done: list[str] = []
-    for step in plan.steps:
-        kind = step.kind
-        if kind in (StepKind.LOCK, StepKind.VERIFY):
-            done.append(f"{step.number} {kind} (checked by the test)")
-            continue
-        if kind is StepKind.BACKUP:
-            taken = api.backup(url, backups)
-            assert api.verify_backup(taken).ok
-            done.append(f"{step.number} backup {taken.path}")
-            continue
-        if kind is StepKind.RECREATE_DATABASE:
-            _recreate(url, list(step.statements))
-        elif kind in (StepKind.SQL, StepKind.MOVE_ASIDE, StepKind.COPY_BACK):
-            with open_target(url) as db:
-                with db.connect() as conn:
-                    for check in step.checks:
-                        value = conn.exec_driver_sql(check).scalar()
-                        assert value, f"check failed before step {step.number}: {check}"
-                run_statements(db, list(step.statements), transactional=step.transactional)
-        elif kind is StepKind.FRAMEWORK_MIGRATE:
-            with open_target(url) as db:
-                result = fw.migrate(db, app)
-            assert result.ok, result
-            assert list(result.applied) == list(step.migrations), result.applied
-        elif kind is StepKind.MARK_APPLIED:
-            with open_target(url) as db:
-                fw.mark_applied(db, app, list(step.migrations))
-        elif kind is StepKind.HOOK:
-            with open_target(url) as db:
-                run = fw.artisan(db, app, *step.command[2:])  # type: ignore[attr-defined]
-            assert run.returncode == 0, run.output
-        done.append(f"{step.number} {kind}")
-    return done
-
-
-def _recreate(url: str, statements: list[str]) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        with open_target(url) as db:
-            run_statements(db, statements)
-        return
-    admin = parsed.set(database="postgres") if parsed.get_backend_name() == "postgresql" else parsed
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        for sql in statements:
-            conn.exec_driver_sql(sql)
-    engine.dispose()
+    with open_target(url) as db:
+        env = fw.connection_env(db.url, app) if hasattr(fw, "connection_env") else {}
+        outcome = apply_plan(
+            plan, db, app=app, framework=fw, backup_dir=backups, state_dir=backups.parent,
+            hook_env=env,
+        )  # fmt: skip
+    assert outcome.ok, (outcome.error, outcome.failed_step)
+    assert outcome.verified and outcome.backup
+    return outcome
 
 
 # --- the seed incident on Laravel ---------------------------------------------------------------

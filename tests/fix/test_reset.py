@@ -85,7 +85,7 @@ def test_reset_laravel_refused_then_done_once_idempotent(
     ]  # fmt: skip
     recreate = plan.steps[2]
     assert recreate.destructive and plan.drops
-    assert any("utf8mb4_unicode_ci" in s for s in recreate.statements)
+    assert "collation utf8mb4_unicode_ci" in recreate.title
     migrate_step = plan.steps[3]
     assert len(migrate_step.migrations) == d.total == 6
     assert migrate_step.estimate_seconds is not None and migrate_step.estimate_seconds > 0

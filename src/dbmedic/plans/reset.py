@@ -9,12 +9,11 @@ duplicate column comes from an earlier migration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from dbmedic.diagnosis import Diagnosis, Phase, Strategy
 from dbmedic.errors import RefusedError
 from dbmedic.plan import Plan, Step, StepKind, numbered
-from dbmedic.plans.facts import DatabaseFacts
 from dbmedic.plans.steps import (
     RECREATE_SECONDS,
     backup_step,
@@ -24,6 +23,7 @@ from dbmedic.plans.steps import (
     migrate_step,
     verify_step,
 )
+from dbmedic.recreate import DatabaseFacts
 
 
 def plan_reset(
@@ -37,7 +37,7 @@ def plan_reset(
 ) -> Plan:
     """Pure: the reset plan for the diagnosed database, or RefusedError saying where and why.
 
-    ``facts`` come from :func:`dbmedic.plans.facts.database_facts` (read before anything is
+    ``facts`` come from :func:`dbmedic.recreate.read_database_facts` (read before anything is
     dropped); ``hooks`` from the configuration (None: the framework's defaults, Laravel
     ``cache:clear`` and ``config:clear``). A reset the diagnosis could not predict (no shadow
     database, SQL unknown) is refused unless ``allow_unrehearsed``.
@@ -106,76 +106,19 @@ def refusal(d: Diagnosis) -> RefusedError:
 
 
 def recreate_step(d: Diagnosis, facts: DatabaseFacts) -> Step:
-    render = _RENDERERS[facts.family]
-    statements = render(facts, _quote(d.dialect))
-    what = [x for x in (facts.charset, facts.collation) if x]
-    same = f" with {', '.join(what)}" if what else ""
-    grants = f" and {len(facts.grants)} grant(s)" if facts.grants else ""
-    where = (
-        "in the file, which is kept"
-        if facts.family == "sqlite"
-        else "on the server (not through a connection to the dropped database)"
+    """Drop and create again, as ``facts`` (read now) say; the applier re-reads them just before
+    the drop and recreates through :func:`dbmedic.recreate.recreate_database`."""
+    what = [f"{k} {v}" for k, v in (("charset", facts.charset), ("collation", facts.collation),
+                                   ("owner", facts.owner)) if v]  # fmt: skip
+    same = f" with the same {', '.join(what)}" if what else ""
+    grants = (
+        f" and {len(facts.grants)} grant(s) ({'; '.join(facts.grants)})" if facts.grants else ""
     )
     return Step(
         0,
         StepKind.RECREATE_DATABASE,
         f"Drop and recreate {facts.name}{same}{grants}",
-        statements=tuple(statements),
         destructive=True,
         estimate_seconds=RECREATE_SECONDS,
-        reason=f"statements run {where}",
+        reason="a fresh database for a fresh run of every migration",
     )
-
-
-def _quote(dialect: str) -> Callable[[str], str]:
-    from dbmedic.dialects import get_dialect
-
-    return get_dialect(dialect).quote
-
-
-def _mysql(f: DatabaseFacts, q: Callable[[str], str]) -> list[str]:
-    from dbmedic.dialects import get_dialect
-
-    mysql = get_dialect("mysql")
-    return [
-        *mysql.drop_database_sql(f.name),
-        *mysql.create_database_sql(f.name, f.charset, f.collation),
-        *f.grants,
-    ]
-
-
-def _postgres(f: DatabaseFacts, q: Callable[[str], str]) -> list[str]:
-    from dbmedic.dialects import get_dialect
-    from dbmedic.dialects.postgres.render import literal
-
-    pg = get_dialect("postgresql")
-    create = f"CREATE DATABASE {q(f.name)}"
-    if f.owner:
-        create += f" OWNER {q(f.owner)}"
-    if f.charset:
-        create += f" ENCODING {literal(f.charset)}"
-    if f.collation:
-        create += f" LC_COLLATE {literal(f.collation)}"
-    if f.ctype:
-        create += f" LC_CTYPE {literal(f.ctype)}"
-    if f.charset or f.collation or f.ctype:
-        # template1 may carry another encoding/locale: https://www.postgresql.org/docs/current/manage-ag-templatedbs.html
-        create += " TEMPLATE template0"
-    return [*pg.drop_database_sql(f.name), create, *f.grants]
-
-
-def _sqlite(f: DatabaseFacts, q: Callable[[str], str]) -> list[str]:
-    """The file stays (its owner and permissions); every object in it is dropped."""
-    order = {"trigger": 0, "view": 1, "table": 2}
-    drops = [
-        f"DROP {kind.upper()} IF EXISTS {q(name)}"
-        for kind, name in sorted(f.objects, key=lambda o: (order.get(o[0], 3), o[1]))
-    ]
-    return ["PRAGMA foreign_keys = OFF", *drops, "PRAGMA foreign_keys = ON"]
-
-
-_RENDERERS: dict[str, Callable[[DatabaseFacts, Callable[[str], str]], list[str]]] = {
-    "mysql": _mysql,
-    "postgresql": _postgres,
-    "sqlite": _sqlite,
-}
