@@ -13,6 +13,7 @@ from strategy_helpers import (
     LARAVEL_TABLES,
     SEED,
     carry_out,
+    copy_app,
     facts_and_pending,
     framework_pending,
     laravel_incident,
@@ -220,3 +221,41 @@ def test_resume_laravel_on_mariadb(
     # one new batch for the marked migration, the framework's own batch for the rest
     batches = dict(query(db_url, "SELECT migration, batch FROM migrations"))
     assert batches[BLOCKED[0]] == batches[BLOCKED[1]] > batches[SEED] > batches[CREATOR]
+
+
+# --- Django on PostgreSQL -----------------------------------------------------------------------
+
+DJANGO_FAILING = "orders.0002_order_note_priority"
+
+
+@pytest.mark.backend("postgresql")
+def test_resume_django_on_postgresql(backend: str, db_url: str, tmp_path: Path) -> None:
+    """0001 creates orders_order.priority, 0002 adds it again (and ``note``): on PostgreSQL the
+    whole of 0002 rolled back, so resume runs its missing statement (``note``) and records it."""
+    project = copy_app(tmp_path, "django_shop")
+    # the table 0003's foreign key points at, made by hand on staging (no migration creates it)
+    run_sql(db_url, "CREATE TABLE legacy_warehouse (id bigint PRIMARY KEY)")
+    assert migrate(project, db_url, "django").failed == DJANGO_FAILING  # type: ignore[attr-defined]
+    run_sql(
+        db_url,
+        "INSERT INTO catalog_product (id, name, priority) VALUES (1, 'lamp', 1)",
+        "INSERT INTO orders_order (id, quantity, priority, product_id) VALUES (1, 3, 7, 1)",
+    )
+    d = api.diagnose(project, db_url, critical=["orders_shipment"])
+    _facts, pending, live = facts_and_pending(project, db_url, "django")
+
+    plan = plan_resume(d, live, pending)
+
+    decided = {x.migration: x.action for x in resume_decisions(pending, live)}
+    assert decided[DJANGO_FAILING] is Action.COMPLETE
+    sql = next(s for s in plan.steps if s.kind is StepKind.SQL and DJANGO_FAILING in s.title)
+    assert len(sql.statements) == 1 and '"note"' in sql.statements[0]
+    assert not [s for s in plan.steps if s.kind is StepKind.HOOK]  # none by default for Django
+
+    carry_out(plan, db_url, project, tmp_path / "backups")
+
+    assert framework_pending(project, db_url, "django") == []  # manage.py showmigrations
+    assert {"orders_order", "orders_shipment", "catalog_product"} <= tables(db_url)
+    assert query(db_url, "SELECT id, quantity, priority, note FROM orders_order") == [
+        (1, 3, 7, None)
+    ]  # fmt: skip

@@ -72,8 +72,8 @@ def plan_for_target(
 ) -> Plan:
     """Read-only on ``db`` (rehearsals run on shadow databases): the reset or resume plan.
 
-    Diagnoses ``db`` (the rehearsal decides whether reset may run, and measures how long the
-    migrations take), reads the facts the strategy needs and calls its pure planner. ``hooks``
+    Diagnoses ``db`` (for reset with its rehearsal on an empty shadow, which decides whether reset
+    may run and measures how long the migrations take; for resume simulated only), reads the facts the strategy needs and calls its pure planner. ``hooks``
     None (or empty) means the framework's defaults. Raises RefusedError (with where and why) when
     the strategy is predicted to fail, and whatever diagnose raises for bad input.
     """
@@ -81,9 +81,12 @@ def plan_for_target(
     from dbmedic.diagnose.history import not_applied
 
     url = db.url.render_as_string(hide_password=False)  # in-process only, never shown
+    # Reset must be rehearsed (a fresh run that fails would leave an empty database); resume
+    # checks every effect against the live schema itself, writes only after the backup and rolls
+    # back on failure, so the simulation's prediction is enough and saves three shadow runs.
     d = api.diagnose(
         root, url, reference=reference, critical=critical, framework=framework.name,
-        environment=environment,
+        environment=environment, rehearse=strategy == "reset",
     )  # fmt: skip
     chosen = [tuple(h) for h in hooks] if hooks else None
     if strategy == "reset":

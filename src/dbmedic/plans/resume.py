@@ -145,6 +145,26 @@ def _net(effect: Effect, migration: Sequence[Effect]) -> Effect:
     return effect if column is c.column else replace(effect, change=AddColumn(c.table, column))
 
 
+def _made(change: Change) -> set[str]:
+    """Lower-case keys of the table or column ``change`` creates."""
+    if isinstance(change, AddTable):
+        return {change.table.name.lower()}
+    if isinstance(change, AddColumn):
+        return {f"{change.table}.{change.column.name}".lower()}
+    return set()
+
+
+def _new_if(check: EffectCheck, created: set[str]) -> EffectCheck:
+    """A change to a table or column an earlier statement of the migration creates is absent."""
+    c = check.effect.change
+    table = str(getattr(c, "table", "") or "").lower()
+    column = getattr(c, "after", None) or getattr(c, "column", None)
+    name = f"{table}.{column.name}".lower() if column is not None else ""
+    if check.presence is not Presence.ABSENT and (table in created or name in created):
+        return EffectCheck(check.effect, Presence.ABSENT)
+    return check
+
+
 def _sql(item: str | Statement) -> str:
     return item.sql if isinstance(item, Statement) else item
 
@@ -164,17 +184,33 @@ class _Walk:
         self.stamp = stamp
 
     def classify(self, items: Sequence[str | Statement]) -> list[_Stmt]:
-        schema = self.catalog.snapshot()
+        """Each statement checked against the schema as the statements before it in the same
+        migration leave it; what an earlier statement of the migration creates counts as new
+        (its later changes are absent, never "present")."""
         parsed = [
             (_sql(item), effects_with_lookup(_sql(item), self.name, self.catalog.lookup))
             for item in items
         ]
         later = [e for _, eff in parsed for e in eff.effects]
+        saved = self.catalog.save()
+        created: set[str] = set()
         out = []
-        for sql, effects in parsed:
-            explicit = [_net(e, later) for e in effects.effects if not e.implicit]
-            checks = check_against(schema, explicit) if explicit else []
-            out.append(_Stmt(sql, effects, checks))
+        try:
+            for sql, effects in parsed:
+                explicit = [_net(e, later) for e in effects.effects if not e.implicit]
+                checks = (
+                    [_new_if(c, created) for c in check_against(self.catalog.snapshot(), explicit)]
+                    if explicit
+                    else []
+                )
+                stmt = _Stmt(sql, effects, checks)
+                out.append(stmt)
+                for c in checks:
+                    if c.presence is Presence.ABSENT:
+                        created.update(_made(c.effect.change))
+                self.apply_missing([stmt])
+        finally:
+            self.catalog.restore(saved)
         return out
 
     def apply_missing(self, stmts: Sequence[_Stmt]) -> None:
