@@ -82,6 +82,14 @@ class DatabaseFactory:
         self.created.append(name)
         return admin.set(database=name).render_as_string(hide_password=False)
 
+    def unmade(self, prefix: str = "t") -> str:
+        """URL of a database that does not exist yet (dropped at teardown if something made it)."""
+        name = f"dbm_{prefix}_{uuid.uuid4().hex[:10]}"
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.tmp_path / f'{name}.db'}"
+        self.created.append(name)
+        return make_url(ADMIN_URLS[self.backend]).set(database=name).render_as_string(False)
+
     def drop_all(self) -> None:
         if self.backend == "sqlite":
             return

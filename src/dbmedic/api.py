@@ -15,10 +15,12 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import URL
 
+    from dbmedic.config import Config, ResolvedTarget
     from dbmedic.connect import Database
     from dbmedic.demo.build import DemoResult
     from dbmedic.diff import Diff
     from dbmedic.frameworks.base import Progress
+    from dbmedic.guard import Clearance, Confirm
     from dbmedic.migrations import MigrateReport, StatusReport
     from dbmedic.model import Schema
     from dbmedic.verify import Verdict
@@ -147,8 +149,11 @@ def backup(url: Any, dir: Any = "backups", **options: Any) -> Any:
 def restore(backup: Any, url: Any, **options: Any) -> Any:
     """Restore a backup into ``url`` and verify tables, row counts and checksums.
 
-    Options: ``create``, ``force``, ``jobs``, ``progress``. Raises BackupError when the backup is
-    damaged, of another family, the target has tables (without ``force``) or the result differs.
+    Options: ``create``, ``force``, ``jobs``, ``progress``, and for a protected or production
+    target ``allow_production`` + ``confirm``, or ``clearance`` (the guard's answer from earlier
+    in the same operation; see :func:`dbmedic.guard.assert_may_change`).
+    Raises BackupError when the backup is damaged, of another family, the target has tables
+    (without ``force``) or the result differs; RefusedError for production without override.
     """
     from dbmedic.backup import restore as _restore
 
@@ -204,11 +209,22 @@ def migrate(
     environment: str | None = None,
     *,
     progress: Progress | None = None,
+    allow_production: bool = False,
+    confirm: Confirm | None = None,
+    target: ResolvedTarget | None = None,
+    clearance: Clearance | None = None,
 ) -> MigrateReport:
-    """Writes: run pending SQL (dbmate-format) migrations natively, resuming a half-run one."""
+    """Writes: run pending SQL (dbmate-format) migrations natively, resuming a half-run one.
+
+    A protected or production target raises RefusedError before any statement is sent, unless
+    ``allow_production`` and ``confirm(prompt)`` returns the typed database name.
+    """
     from dbmedic.migrations import migrate as _migrate
 
-    return _migrate(app, db, framework, environment, progress=progress)
+    return _migrate(
+        app, db, framework, environment, progress=progress,
+        allow_production=allow_production, confirm=confirm, target=target, clearance=clearance,
+    )  # fmt: skip
 
 
 def demo(directory: Path | str | None = None, *, progress: Progress | None = None) -> DemoResult:
@@ -299,6 +315,9 @@ def fix(
     confirm: Any = None,
     progress: Any = None,
     fault: Any = None,
+    allow_production: bool = False,
+    confirm_production: Any = None,
+    guard_environment: Any = None,
 ) -> Any:
     """Repair ``db`` with ``strategy`` (``reset``, ``resume`` or ``sync``).
 
@@ -310,6 +329,8 @@ def fix(
     raised. Raises ConfigError (bad input: unknown strategy, reference of another family or
     incomplete), ConnectError, LockBusy / StaleLock, RefusedError. ``report`` writes the run's
     report there too (it is always written into the run folder ``.dbmedic/runs/<id>/``).
+    A protected or production-looking target is refused before anything is read unless
+    ``allow_production`` and ``confirm_production(prompt)`` returns the database name.
     """
     from dbmedic.fixing import run_fix
 
@@ -332,7 +353,54 @@ def fix(
         confirm=confirm,
         progress=progress,
         fault=fault,
+        allow_production=allow_production,
+        confirm_production=confirm_production,
+        guard_environment=guard_environment,
     )
 
 
 __all__ += ["fix"]
+
+# --- configuration and the production guard (owner: guard branch) ------------------------------
+
+
+def load_config(path: Path | str | None = None, *, start: Path | str | None = None) -> Config:
+    """Read-only: the validated ``dbmedic.toml`` (or ``[tool.dbmedic]``), given or found from
+    ``start`` upward. Raises ConfigError (one sentence naming the file and key)."""
+    from dbmedic.config import load_config as _load
+
+    return _load(path, start=start)
+
+
+def resolve_target(
+    env: str | None = None, db: str | None = None, app: Path | str | None = None
+) -> ResolvedTarget:
+    """Read-only: explicit ``db`` / ``app`` merged over the configured environment ``env``
+    (password filled in from its reference). Raises ConfigError."""
+    from dbmedic.config import resolve_target as _resolve
+
+    return _resolve(env, db, app)
+
+
+def assert_may_change(
+    db: Any,
+    *,
+    app: Path | str | None = None,
+    environment: Any = None,
+    allow_production: bool = False,
+    confirm: Confirm | None = None,
+    clearance: Clearance | None = None,
+) -> Clearance:
+    """Never connects: raise RefusedError when ``db`` is protected or looks like production,
+    unless ``allow_production`` and ``confirm(prompt)`` returns the typed database name.
+
+    Returns a Clearance: pass it as ``clearance=`` to later calls that change the same
+    database in the same operation (``restore`` in a fix's rollback) so nobody is asked twice.
+    """
+    from dbmedic.guard import assert_may_change as _assert
+
+    return _assert(db, app=app, environment=environment, allow_production=allow_production,
+                   confirm=confirm, clearance=clearance)  # fmt: skip
+
+
+__all__ += ["assert_may_change", "load_config", "resolve_target"]

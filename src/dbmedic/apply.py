@@ -255,6 +255,7 @@ def apply_plan(
     fault: Fault | None = None,
     break_stale_lock: bool = False,
     hook_env: Mapping[str, str] | None = None,
+    restore_options: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Writes: carry out ``plan`` on ``db`` under the repair lock; returns the :class:`Outcome`.
 
@@ -295,7 +296,7 @@ def apply_plan(
             results.append(result)
             if result.status is StepStatus.FAILED:
                 failure = result
-        outcome = _finish(run, journal, before, results, failure, rollback)
+        outcome = _finish(run, journal, before, results, failure, rollback, restore_options or {})
         seconds = time.perf_counter() - began
         outcome = replace(outcome, run_id=run_id, run_dir=str(journal.directory),
                           seconds=seconds, started=started)  # fmt: skip
@@ -520,6 +521,7 @@ def _finish(
     results: list[StepResult],
     failure: StepResult | None,
     rollback: bool,
+    restore_options: Mapping[str, Any],
 ) -> Outcome:
     checks = tuple(r.detail or "" for r in results if r.kind == str(StepKind.VERIFY) and r.detail)
     backup = str(run.backup.path) if run.backup is not None else None
@@ -540,7 +542,7 @@ def _finish(
     journal.write("rollback-start", backup=backup)
     began = time.perf_counter()
     try:
-        detail = rollback_to(run.db, run.backup, before)
+        detail = rollback_to(run.db, run.backup, before, **restore_options)
         verified, rolled = True, True
     except DbmedicError as e:
         detail, verified, rolled = scrub(str(e)), False, False
@@ -560,13 +562,14 @@ def _finish(
     )
 
 
-def rollback_to(db: Database, backup: Any, before: Schema) -> str:
+def rollback_to(db: Database, backup: Any, before: Schema, **restore_options: Any) -> str:
     """Writes: restore ``backup`` into ``db`` and prove it; returns the proof in one sentence.
 
     Tables and views that are not in ``before`` (added by the failed run) are dropped, the
     backup's tables restored in place (``restore`` then compares each table's rows and checksum
     with the manifest and raises BackupError on a difference), and the re-inspected schema must
-    equal ``before``. A database that no longer exists is created first. Raises DbmedicError.
+    equal ``before``. A database that no longer exists is created first. ``restore_options``
+    go to the restore (``clearance`` from the production guard). Raises DbmedicError.
     """
     from dbmedic import api
     from dbmedic.changes import Change, DropTable, DropView
@@ -587,7 +590,7 @@ def rollback_to(db: Database, backup: Any, before: Schema) -> str:
     if drops:
         run_statements(db, db.dialect.render(drops, now))
     db.engine.dispose()
-    restored = api.restore(backup, db, force=True)
+    restored = api.restore(backup, db, force=True, **restore_options)
     db.engine.dispose()
     after = inspect_schema(db)
     diff = diff_schemas(before, after)

@@ -176,6 +176,9 @@ def run_fix(
     confirm: Confirm | None = None,
     progress: ApplyProgress | None = None,
     fault: Fault | None = None,
+    allow_production: bool = False,
+    confirm_production: Any = None,
+    guard_environment: Any = None,
 ) -> Outcome | Plan:
     """See :func:`dbmedic.api.fix`."""
     from dbmedic.apply import apply_plan
@@ -186,6 +189,11 @@ def run_fix(
         from dbmedic.report import format_for
 
         format_for(report)  # a bad suffix is bad input before anything happens
+    from dbmedic.guard import assert_may_change
+
+    clearance = assert_may_change(url, app=root, environment=guard_environment,
+                                  allow_production=allow_production,
+                                  confirm=confirm_production)  # fmt: skip
     with open_target(url) as target:
         if fw is None and root is not None:
             from dbmedic.frameworks.tracking import table_names
@@ -206,7 +214,8 @@ def run_fix(
         outcome = apply_plan(plan, target, app=root, framework=fw, backup_dir=backup_dir,
                              state_dir=state_dir, reference=ref_schema, progress=progress,
                              rollback=not no_rollback, fault=fault,
-                             break_stale_lock=break_stale_lock)  # fmt: skip
+                             break_stale_lock=break_stale_lock,
+                             restore_options={"clearance": clearance})  # fmt: skip
     return _write_report(outcome, report)
 
 

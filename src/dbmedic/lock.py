@@ -167,7 +167,7 @@ class _MySQLLock(_SessionLock):
         ).first()
         if row is None:
             return f"connection {cid}"
-        return f"connection {cid} of {row[0]}@{row[1]} (connected for {row[2]} s)"
+        return f"connection {cid} of {row[0]}@{row[1]} (in its current state for {row[2]} s)"
 
     def _unlock(self, conn: Connection) -> None:
         from sqlalchemy import text

@@ -13,8 +13,10 @@ from dbmedic.errors import ConfigError
 from dbmedic.model import Migration, MigrationState
 
 if TYPE_CHECKING:
+    from dbmedic.config import ResolvedTarget
     from dbmedic.connect import Database
     from dbmedic.frameworks.base import Framework, MigrateResult, Progress
+    from dbmedic.guard import Clearance, Confirm
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,30 +210,49 @@ def migrate(
     environment: str | None = None,
     *,
     progress: Progress | None = None,
+    allow_production: bool = False,
+    confirm: Confirm | None = None,
+    target: ResolvedTarget | None = None,
+    clearance: Clearance | None = None,
 ) -> MigrateReport:
     """Writes: run the pending SQL migrations of ``app`` with dbmedic's runner, resuming a
     migration that failed halfway at its failed statement.
 
     Only for frameworks dbmedic runs natively (dbmate-format SQL); raises ConfigError naming the
     framework's own command otherwise. A failing statement is reported in the result, not raised.
+    A protected or production target raises RefusedError before any statement is sent, unless
+    ``allow_production`` and ``confirm`` returns the typed database name (:mod:`dbmedic.guard`);
+    ``target`` is the configured environment the CLI resolved, if any; ``clearance`` the
+    guard's answer for this database from earlier in the same operation.
     """
     from dbmedic.connect import open_target
+    from dbmedic.guard import assert_may_change
 
     root = app_root(app)
     fw, url = resolve(root, db, framework, environment)
+    if fw is not None:
+        _check_native(fw, root)
+    assert_may_change(
+        url, app=root, environment=target if target is not None else environment,
+        allow_production=allow_production, confirm=confirm, clearance=clearance,
+    )  # fmt: skip
     with open_target(url) as database:
         if fw is None:
             from dbmedic.frameworks.tracking import table_names
 
             with database.connect() as conn:
                 fw = framework_from_tables(database, root, table_names(database, conn))
-        if not fw.runs_natively:
-            command = f" ({fw.migrate_command})" if fw.migrate_command else ""
-            raise ConfigError(
-                f"{root} uses {fw.name}, whose migrations run with its own command{command}",
-                hint="dbmedic migrate runs SQL migrations (dbmate format) only",
-            )
+        _check_native(fw, root)
         result = fw.migrate(database, root, progress=progress)
         display = database.display
     after = status(root, url, fw.name, environment)
     return MigrateReport(fw.name, display, result, after)
+
+
+def _check_native(fw: Framework, root: Path) -> None:
+    if not fw.runs_natively:
+        command = f" ({fw.migrate_command})" if fw.migrate_command else ""
+        raise ConfigError(
+            f"{root} uses {fw.name}, whose migrations run with its own command{command}",
+            hint="dbmedic migrate runs SQL migrations (dbmate format) only",
+        )

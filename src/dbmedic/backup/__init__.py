@@ -36,7 +36,9 @@ from dbmedic.errors import BackupError, ConfigError
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
+    from dbmedic.config import ResolvedTarget
     from dbmedic.connect import Database
+    from dbmedic.guard import Clearance, Confirm
 
 __all__ = [
     "Backup",
@@ -270,12 +272,19 @@ def restore(
     force: bool = False,
     jobs: int = 2,
     progress: ProgressFn | None = None,
+    allow_production: bool = False,
+    confirm: Confirm | None = None,
+    environment: str | ResolvedTarget | None = None,
+    clearance: Clearance | None = None,
 ) -> RestoreResult:
     """Restore a backup into ``url`` and prove it: tables, row counts and checksums must match.
 
     Checks the files first and changes nothing when they are damaged, when the backup is of
     another database family, or when the target has tables and ``force`` is false. ``create``
-    creates the database with the backup's charset and collation. Raises BackupError.
+    creates the database with the backup's charset and collation. Raises BackupError, and
+    RefusedError for a protected or production target (see :func:`dbmedic.guard.assert_may_change`:
+    ``allow_production`` plus a ``confirm`` callback returning the typed database name, or the
+    ``clearance`` the guard gave for this database earlier in the same operation).
     """
     began = time.monotonic()
     check = verify_backup(backup_or_path)
@@ -291,6 +300,12 @@ def restore(
             f"backup {check.path} is of a {manifest.dialect} database and {target.display} is "
             f"{target.family}; nothing was changed",
         )
+    from dbmedic.guard import assert_may_change
+
+    assert_may_change(
+        target.url, environment=environment, allow_production=allow_production, confirm=confirm,
+        clearance=clearance,
+    )  # fmt: skip
     family = get_family(target.family)
     method = family.method_named(manifest.method)
     if create:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 from typing import Annotated, Any
 
@@ -45,6 +47,51 @@ JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print the result as JSON on stdout, nothing else.")
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
+EnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        help="An environment of dbmedic.toml (its url, app, reference...; explicit --db/--app "
+        "win); without a configuration: the app's own (Laravel .env.<env>, dbmate <ENV>_DATABASE_URL).",
+    ),
+]
+AllowProductionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-production",
+        help="Change a protected or production-looking database after typing its name at a prompt "
+        "(refused without a terminal).",
+    ),
+]
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer a prompt (tests replace this)."""
+    return sys.stdin.isatty()
+
+
+def typed_confirmation() -> Callable[[str], str] | None:
+    """The production guard's ``confirm`` callback: a prompt on stderr, only on a terminal.
+
+    An answer is remembered per prompt, so a command may check early (before a progress bar)
+    and the library check again with the same callback without asking twice."""
+    if not stdin_is_terminal():
+        return None
+    answers: dict[str, str] = {}
+
+    def ask(prompt: str) -> str:
+        import click
+
+        if prompt not in answers:
+            try:
+                answers[prompt] = str(
+                    typer.prompt(prompt, default="", show_default=False, err=True)
+                )
+            except click.exceptions.Abort:
+                answers[prompt] = ""
+        return answers[prompt]
+
+    return ask
 
 
 def show_progress() -> bool:
@@ -65,6 +112,21 @@ def fail(message: str, code: ExitCode = ExitCode.TROUBLE) -> typer.Exit:
 
     stderr.print(f"[bold red]dbmedic:[/] {escape(scrub(message))}", soft_wrap=True)
     return typer.Exit(int(code))
+
+
+@contextmanager
+def handled_errors() -> Iterator[None]:
+    """A DbmedicError becomes ``dbmedic: <sentence>`` and its exit code (3 for a refusal), also
+    when the app runs under CliRunner rather than :func:`dbmedic.cli.main`."""
+    from dbmedic.errors import DbmedicError
+
+    try:
+        yield
+    except DbmedicError as e:
+        if state["debug"]:
+            raise
+        code = e.exit_code if e.exit_code in ExitCode._value2member_map_ else ExitCode.TROUBLE
+        raise fail(str(e), ExitCode(code)) from None
 
 
 def _print_version(value: bool) -> None:

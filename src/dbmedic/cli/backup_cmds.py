@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from dbmedic.cli.app import (
+    AllowProductionOpt,
+    EnvOpt,
     ExitCode,
     JsonOpt,
     app,
@@ -19,6 +21,7 @@ from dbmedic.cli.app import (
     state,
     stderr,
     stdout,
+    typed_confirmation,
 )
 
 DirOpt = Annotated[Path, typer.Option("--dir", help="Folder of the backups.", show_default=True)]
@@ -83,8 +86,20 @@ def _progress(enabled: bool, title: str) -> Iterator[Callable[[Any], None] | Non
 
 @app.command("backup")
 def backup_cmd(
-    url: Annotated[str, typer.Argument(help="Database URL (password from env or option files).")],
-    dir: DirOpt = Path("backups"),
+    url: Annotated[
+        str | None,
+        typer.Argument(
+            help="Database URL (password from env or option files); default: the --env's url."
+        ),
+    ] = None,
+    env: EnvOpt = None,
+    dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Folder of the backups; default: backup_dir of dbmedic.toml, else ./backups.",
+        ),
+    ] = None,
     schema_only: Annotated[bool, typer.Option("--schema-only", help="No table data.")] = False,
     builtin: Annotated[bool, typer.Option("--builtin", help="Use dbmedic's own dumper.")] = False,
     external: Annotated[
@@ -100,9 +115,12 @@ def backup_cmd(
 
     tool = "builtin" if builtin else "external" if external else "auto"
     compression = "none" if no_compress else "gzip" if gzip else "zstd"
+    with _errors():
+        target = _target(env, url)
+        folder = dir or target.backup_dir or Path("backups")
     with _errors(), _progress(show_progress() and not as_json, "backup") as progress:
         result = api.backup(
-            url, dir, schema_only=schema_only, tool=tool, compression=compression,
+            target.url, folder, schema_only=schema_only, tool=tool, compression=compression,
             jobs=jobs, progress=progress,
         )  # fmt: skip
     if as_json:
@@ -118,19 +136,36 @@ def backup_cmd(
 @app.command("restore")
 def restore_cmd(
     backup: Annotated[Path, typer.Argument(help="Backup folder made by `dbmedic backup`.")],
-    db: Annotated[str, typer.Option("--db", help="Target database URL.")],
+    db: Annotated[
+        str | None, typer.Option("--db", help="Target database URL; default: the --env's url.")
+    ] = None,
+    env: EnvOpt = None,
     create: Annotated[bool, typer.Option("--create", help="Create the database first.")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace tables the target already has.")
     ] = False,
+    allow_production: AllowProductionOpt = False,
     jobs: JobsOpt = 2,
     as_json: JsonOpt = False,
 ) -> None:
-    """Restore a backup into --db, then prove tables, rows and checksums match it."""
+    """Restore a backup into --db, then prove tables, rows and checksums match it.
+
+    A protected or production database is refused (exit 3) without --allow-production and its typed name.
+    """
     from dbmedic import api
 
+    confirm = typed_confirmation() if allow_production else None
+    with _errors():
+        target = _target(env, db)
+        # Asked here, before the progress bar draws; restore takes the guard's clearance.
+        clearance = api.assert_may_change(
+            target.url, environment=target, allow_production=allow_production, confirm=confirm
+        )
     with _errors(), _progress(show_progress() and not as_json, "restore") as progress:
-        result = api.restore(backup, db, create=create, force=force, jobs=jobs, progress=progress)
+        result = api.restore(
+            backup, target.url, create=create, force=force, jobs=jobs, progress=progress,
+            clearance=clearance,
+        )  # fmt: skip
     if as_json:
         print_json(result.to_dict())
         return
@@ -138,6 +173,20 @@ def restore_cmd(
         f"restored {result.backup} into {result.target}: {result.tables} tables, "
         f"{result.rows:,} rows, checksums verified ({result.seconds:.1f} s)"
     )
+
+
+def _target(env: str | None, url: str | None) -> Any:
+    """The database of ``--env`` / the URL given (which wins); ConfigError when neither names one."""
+    from dbmedic import api
+    from dbmedic.errors import ConfigError
+
+    target = api.resolve_target(env, url)
+    if not target.url:
+        raise ConfigError(
+            "no database given" if env is None else f"environment {env!r} has no url",
+            hint="pass the database URL, or --env NAME of an environment with a url",
+        )
+    return target
 
 
 @backups_app.command("list")

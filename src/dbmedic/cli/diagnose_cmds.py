@@ -10,8 +10,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from dbmedic.cli.app import ExitCode, JsonOpt, app, print_json, show_progress, stderr, stdout
-from dbmedic.cli.migration_cmds import AppOpt, DbOpt, EnvOpt, FrameworkOpt
+from dbmedic.cli.app import (
+    EnvOpt,
+    ExitCode,
+    JsonOpt,
+    app,
+    handled_errors,
+    print_json,
+    show_progress,
+    stderr,
+    stdout,
+)
+from dbmedic.cli.migration_cmds import AppOpt, DbOpt, FrameworkOpt
 
 if TYPE_CHECKING:
     from dbmedic.diagnosis import Diagnosis, Lint
@@ -19,13 +29,17 @@ if TYPE_CHECKING:
 ReferenceOpt = Annotated[
     str | None,
     typer.Option(
-        "--reference", help="Production to compare with: a database URL or a snapshot file."
+        "--reference",
+        help="Production to compare with: a database URL or a snapshot file; default: the "
+        "--env's reference.",
     ),
 ]
 CriticalOpt = Annotated[
     str | None,
     typer.Option(
-        "--critical", help="Comma-separated tables that must exist (e.g. retell_agents,users)."
+        "--critical",
+        help="Comma-separated tables that must exist (e.g. retell_agents,users); default: the "
+        "--env's critical.",
     ),
 ]
 ReportOpt = Annotated[
@@ -144,7 +158,7 @@ def _write_report(d: Diagnosis, path: Path) -> None:
 
 @app.command("diagnose")
 def diagnose_cmd(
-    app_dir: AppOpt = Path("."),
+    app_dir: AppOpt = None,
     db: DbOpt = None,
     reference: ReferenceOpt = None,
     critical: CriticalOpt = None,
@@ -166,10 +180,14 @@ def diagnose_cmd(
         from dbmedic.report import format_for
 
         format_for(report)  # an unknown suffix is refused before any work
+    with handled_errors():
+        target = api.resolve_target(env, db, app_dir)
     with phase_spinner(not as_json) as progress:
         d = api.diagnose(
-            app_dir, db, reference=reference, critical=names, framework=framework,
-            environment=env, rehearse=not no_rehearse, progress=progress,
+            target.app or Path("."), target.url, reference=reference or target.reference,
+            critical=names or list(target.critical), framework=framework or target.framework,
+            environment=target.framework_environment, rehearse=not no_rehearse,
+            progress=progress,
         )  # fmt: skip
     if report is not None:
         _write_report(d, report)
@@ -205,7 +223,7 @@ def render_lint(result: Lint) -> None:
 
 @app.command("lint")
 def lint_cmd(
-    app_dir: AppOpt = Path("."),
+    app_dir: AppOpt = None,
     db: DbOpt = None,
     framework: FrameworkOpt = None,
     env: EnvOpt = None,
@@ -218,12 +236,14 @@ def lint_cmd(
     """
     from dbmedic import api
 
+    with handled_errors():
+        target = api.resolve_target(env, db, app_dir)
     with phase_spinner(not as_json) as progress:
         result = api.lint(
-            app_dir,
-            db,
-            framework=framework,
-            environment=env,
+            target.app or Path("."),
+            target.url,
+            framework=framework or target.framework,
+            environment=target.framework_environment,
             rehearse=not no_rehearse,
             progress=progress,
         )

@@ -11,9 +11,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from dbmedic.cli.app import ExitCode, JsonOpt, app, print_json, show_progress, stderr, stdout
+from dbmedic.cli.app import (
+    AllowProductionOpt,
+    EnvOpt,
+    ExitCode,
+    JsonOpt,
+    app,
+    print_json,
+    show_progress,
+    stderr,
+    stdout,
+    typed_confirmation,
+)
 from dbmedic.cli.diagnose_cmds import CriticalOpt, ReferenceOpt, ReportOpt
-from dbmedic.cli.migration_cmds import DbOpt, EnvOpt, FrameworkOpt
+from dbmedic.cli.migration_cmds import DbOpt, FrameworkOpt
 
 if TYPE_CHECKING:
     from dbmedic.apply import Outcome
@@ -155,6 +166,7 @@ def fix(
     framework: FrameworkOpt = None,
     env: EnvOpt = None,
     report: ReportOpt = None,
+    allow_production: AllowProductionOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Repair a database: plan, back up, reset | resume | sync, verify; roll back on failure.
@@ -165,14 +177,19 @@ def fix(
     from dbmedic import api
     from dbmedic.plan import Plan
 
+    target = api.resolve_target(env, db, app_dir)
     critical_tables = [c.strip() for c in (critical or "").split(",") if c.strip()]
     with _progress(not as_json) as progress:
         result = api.fix(
-            strategy, app_dir, db, reference=reference, critical=critical_tables, dry_run=dry_run,
-            no_rollback=no_rollback, allow_drop=allow_drop, framework=framework, environment=env,
-            backup_dir=backup_dir, break_stale_lock=break_stale_lock, report=report,
+            strategy, target.app, target.url, reference=reference or target.reference,
+            critical=critical_tables or target.critical, dry_run=dry_run, no_rollback=no_rollback,
+            allow_drop=allow_drop, framework=framework or target.framework,
+            environment=target.framework_environment, backup_dir=backup_dir or target.backup_dir,
+            state_dir=target.state_dir, guard_environment=target,
+            break_stale_lock=break_stale_lock, report=report,
             confirm=None if dry_run else (lambda plan: _confirm(plan, yes=yes, as_json=as_json)),
-            progress=progress,
+            progress=progress, allow_production=allow_production,
+            confirm_production=typed_confirmation() if allow_production else None,
         )  # fmt: skip
     if isinstance(result, Plan):
         if as_json:

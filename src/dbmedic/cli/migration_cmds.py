@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dbmedic.cli.app import ExitCode, JsonOpt, app, print_json, show_progress, stderr, stdout
+from dbmedic.cli.app import (
+    AllowProductionOpt,
+    EnvOpt,
+    ExitCode,
+    JsonOpt,
+    app,
+    handled_errors,
+    print_json,
+    show_progress,
+    stderr,
+    stdout,
+    typed_confirmation,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -19,21 +31,23 @@ if TYPE_CHECKING:
     from dbmedic.model import Migration
 
 AppOpt = Annotated[
-    Path, typer.Option("--app", help="The application folder (with its migrations).")
+    Path | None,
+    typer.Option(
+        "--app",
+        help="The application folder (with its migrations); default: the --env's app, else the "
+        "current folder.",
+    ),
 ]
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL; default: the app's own configuration (.env)."),
+    typer.Option(
+        "--db",
+        help="Database URL; default: the --env's url, else the app's own configuration (.env).",
+    ),
 ]
 FrameworkOpt = Annotated[
     str | None,
     typer.Option("--framework", help="laravel, django, alembic, dbmate, flyway, golang-migrate."),
-]
-EnvOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--env", help="The app's environment (Laravel .env.<env>, dbmate <ENV>_DATABASE_URL)."
-    ),
 ]
 
 _STYLE = {
@@ -49,26 +63,38 @@ FOLD_ABOVE = 30
 
 @contextmanager
 def progress_bar(label: str, enabled: bool) -> Iterator[Progress | None]:
-    """A Rich progress bar on stderr when it is a terminal, else no callback."""
+    """A Rich progress bar on stderr when it is a terminal, else no callback.
+
+    The bar appears at the first update, so a prompt before it (the production guard's) is
+    not drawn over."""
     if not enabled or not show_progress():
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[current]}"),
         console=stderr,
         transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None, current="")
+    )
+    task = bar.add_task(label, total=None, current="")
+    started = False
 
-        def update(done: int, total: int, current: str) -> None:
-            bar.update(task, completed=done, total=total, current=current)
+    def update(done: int, total: int, current: str) -> None:
+        nonlocal started
+        if not started:
+            bar.start()
+            started = True
+        bar.update(task, completed=done, total=total, current=current)
 
+    try:
         yield update
+    finally:
+        if started:
+            bar.stop()
 
 
 def _visible_rows(migrations: tuple[Migration, ...]) -> list[int | tuple[int, int]]:
@@ -168,7 +194,7 @@ def render_status(report: StatusReport) -> None:
 
 @app.command("status")
 def status_cmd(
-    app_dir: AppOpt = Path("."),
+    app_dir: AppOpt = None,
     db: DbOpt = None,
     framework: FrameworkOpt = None,
     env: EnvOpt = None,
@@ -181,7 +207,12 @@ def status_cmd(
     """
     from dbmedic import api
 
-    report = api.status(app_dir, db, framework, env)
+    with handled_errors():
+        target = api.resolve_target(env, db, app_dir)
+        report = api.status(
+            target.app or Path("."), target.url, framework or target.framework,
+            target.framework_environment,
+        )  # fmt: skip
     if as_json:
         print_json(report.to_dict())
     else:
@@ -220,21 +251,32 @@ def render_migrate(report: MigrateReport) -> None:
 
 @app.command("migrate")
 def migrate_cmd(
-    app_dir: AppOpt = Path("."),
+    app_dir: AppOpt = None,
     db: DbOpt = None,
     framework: FrameworkOpt = None,
     env: EnvOpt = None,
+    allow_production: AllowProductionOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run pending SQL (dbmate-format) migrations natively, one journaled statement at a time.
 
     A migration that failed halfway on MySQL/MariaDB resumes at its failed statement. Other
     frameworks migrate with their own command. Exit 0 when all ran, 2 when one failed.
+
+    A protected or production database is refused (exit 3) without --allow-production and its typed name.
     """
     from dbmedic import api
 
-    with progress_bar("migrating", not as_json) as progress:
-        report = api.migrate(app_dir, db, framework, env, progress=progress)
+    with handled_errors():
+        target = api.resolve_target(env, db, app_dir)
+        with progress_bar("migrating", not as_json) as progress:
+            report = api.migrate(
+                target.app or Path("."), target.url, framework or target.framework,
+                target.framework_environment, progress=progress,
+                allow_production=allow_production,
+                confirm=typed_confirmation() if allow_production else None,
+                target=target if target.name else None,
+            )  # fmt: skip
     if as_json:
         print_json(report.to_dict())
     else:

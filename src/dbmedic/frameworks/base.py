@@ -59,6 +59,8 @@ class Framework:
 
     migrate_command: ClassVar[str] = ""
     """The tool's own migrate command, named to the user where dbmedic does not run it."""
+    post_fix_hooks: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """Commands (argv, run in the app folder) after a repair when the configuration names none."""
 
     def detect(self, root: Path) -> bool:
         """Read-only: does the application folder use this framework?"""
@@ -77,6 +79,12 @@ class Framework:
     def database_url(self, root: Path, environment: str | None = None) -> str | None:
         """Read-only: the app's own database URL (Laravel ``.env`` DB_*, dbmate DATABASE_URL...)."""
         return None
+
+    def production_signs(self, root: Path, environment: str | None = None) -> tuple[str, ...]:
+        """Read-only, no database: why the app's own configuration says it runs in production
+        (Laravel ``APP_ENV=production``, Django production settings), one phrase each; () when
+        nothing does. The production guard (:mod:`dbmedic.guard`) refuses changes on these."""
+        return ()
 
     def tracking_tables(self, root: Path) -> tuple[str, ...]:
         """Read-only: the tables holding the record of applied migrations (their rows are copied

@@ -78,6 +78,28 @@ class Django(Framework):
             )
         return m.group(1)
 
+    def production_signs(self, root: Path, environment: str | None = None) -> tuple[str, ...]:
+        """The settings module in use is named like production (``settings/production.py``,
+        ``prod.py``, ``settings_prod``) and does not set ``DEBUG = True``."""
+        from dbmedic.guard import names_production
+
+        try:
+            module = self.settings_module(root)
+        except ConfigError:
+            return ()
+        if not names_production(module):
+            return ()
+        relative = Path(*module.split("."))
+        candidates = [base / relative.with_suffix(".py") for base in (root, root / "src")] + [
+            base / relative / "__init__.py" for base in (root, root / "src")
+        ]
+        path = next((p for p in candidates if p.is_file()), None)
+        debug = _debug_setting(path) if path is not None else None
+        if debug is True:
+            return ()
+        said = "DEBUG = False" if debug is False else "DEBUG not set to True"
+        return (f"DJANGO_SETTINGS_MODULE={module} ({said} in {path or 'its settings'})",)
+
     # --- reading ------------------------------------------------------------------------------
     def graph(self, root: Path) -> list[Node]:
         """Read-only: every migration Django knows, in ``showmigrations --plan`` order.
@@ -268,3 +290,33 @@ def _iso(value: object) -> str | None:
         return None
     iso = getattr(value, "isoformat", None)
     return str(iso(sep=" ")) if callable(iso) else str(value)
+
+
+def _debug_setting(path: Path) -> bool | None:
+    """The literal value of a module-level ``DEBUG = ...`` in a settings file (None: absent or
+    computed). Parsed, never imported: a production settings module may read secrets."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    value: bool | None = None
+    for node in tree.body:
+        target_value = None
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "DEBUG" for t in node.targets)
+        ) or (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == "DEBUG"
+        ):
+            target_value = node.value
+        if target_value is not None:  # the last assignment wins, as at import
+            value = (
+                target_value.value
+                if isinstance(target_value, ast.Constant) and isinstance(target_value.value, bool)
+                else None
+            )
+    return value

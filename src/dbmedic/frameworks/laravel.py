@@ -56,6 +56,10 @@ class Laravel(Framework):
     tracking_table: ClassVar[str] = "migrations"
     """config/database.php ``'migrations'``; read from there when the app sets another name."""
     migrations_dir: ClassVar[str] = "database/migrations"
+    post_fix_hooks: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("php", "artisan", "cache:clear"),
+        ("php", "artisan", "config:clear"),
+    )
 
     # --- reading ------------------------------------------------------------------------------
     def detect(self, root: Path) -> bool:
@@ -108,10 +112,7 @@ class Laravel(Framework):
         """
         from dotenv import dotenv_values
 
-        env_file = root / ".env"
-        chosen = environment or os.environ.get("APP_ENV")
-        if chosen and (root / f".env.{chosen}").is_file():
-            env_file = root / f".env.{chosen}"
+        env_file = self.env_file(root, environment)
         values: dict[str, str] = {}
         if env_file.is_file():
             values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
@@ -119,6 +120,25 @@ class Laravel(Framework):
             if key in os.environ:
                 values[key] = os.environ[key]
         return values
+
+    def env_file(self, root: Path, environment: str | None) -> Path:
+        """``.env.<environment>`` (or ``.env.$APP_ENV``) when it exists, else ``.env``."""
+        chosen = environment or os.environ.get("APP_ENV")
+        if chosen and (root / f".env.{chosen}").is_file():
+            return root / f".env.{chosen}"
+        return root / ".env"
+
+    def production_signs(self, root: Path, environment: str | None = None) -> tuple[str, ...]:
+        """``APP_ENV=production`` in the process environment or the ``.env`` file Laravel reads."""
+        if os.environ.get("APP_ENV"):
+            value, where = os.environ["APP_ENV"], "the environment"
+        else:
+            env_file = self.env_file(root, environment or self.environment)
+            value = self.env_values(root, environment or self.environment).get("APP_ENV", "")
+            where = str(env_file)
+        if value.strip().lower() in ("production", "prod"):
+            return (f"APP_ENV={value.strip()} in {where}",)
+        return ()
 
     def tracking_table_for(self, root: Path) -> str:
         """The tracking table's name: ``'migrations' => 'x'`` (or ``['table' => 'x']``) in config/database.php."""

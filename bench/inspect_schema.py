@@ -12,7 +12,7 @@ time of N runs and the peak resident memory (ru_maxrss of that process):
 
 and ``dbmedic --help`` start-up time. Usage::
 
-    PYTHONPATH=src python bench/inspect.py [--quick] [--sizes 244,5000] [--servers mariadb,postgresql]
+    PYTHONPATH=src python bench/inspect_schema.py [--quick] [--sizes 244,5000] [--servers mariadb,postgresql]
                                            [--keep] [--write bench/RESULTS.md]
 
 The bench databases are ``dbm_bench_<n>``; they are dropped at the end unless ``--keep`` (a kept
@@ -421,7 +421,7 @@ def render(
 ) -> str:
     lines = [
         f"Median wall time of {runs} runs (after one warm-up), whole process; peak RSS of the process.",
-        f"Machine: {os.cpu_count()} cores shared with other work; `python bench/inspect.py`.",
+        f"Machine: {os.cpu_count()} cores shared with other work; `python bench/inspect_schema.py`.",
         "",
         "| server | tables | tool | seconds | vs floor | peak MB |",
         "|---|---:|---|---:|---:|---:|",
