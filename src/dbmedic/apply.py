@@ -354,8 +354,25 @@ def _sql(run: _Run, step: Step) -> str:
     def said(done: int, total: int, sql: str) -> None:
         _say(run, step, done, total, sql.splitlines()[0][:80] if sql else "")
 
+    _checks(run, step)
     n = run_statements(run.db, step.statements, transactional=True, progress=said)
     return f"{n} statements"
+
+
+def _checks(run: _Run, step: Step) -> None:
+    """``step.checks`` before its statements: each must return a true first value (the drop of a
+    moved-aside object waits for the row counts to match)."""
+    if not step.checks:
+        return
+    with run.db.connect() as conn:
+        for check in step.checks:
+            value = conn.exec_driver_sql(check).scalar()
+            if not value:
+                raise StepFailed(
+                    f"step {step.number} ({step.title}) stopped before its statements: the check "
+                    "that guards it failed",
+                    statement=check,
+                )
 
 
 def _framework(run: _Run, step: Step) -> Framework:

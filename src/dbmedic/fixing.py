@@ -9,7 +9,6 @@ the caller's ``confirm`` callback (the library never prompts), then runs
 from __future__ import annotations
 
 import importlib
-import inspect as pyinspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,32 +60,6 @@ def _planner(strategy: str) -> Callable[..., Plan]:
     return planner  # type: ignore[no-any-return]
 
 
-def _call_planner(planner: Callable[..., Plan], ctx: FixContext, **extra: Any) -> Plan:
-    """Call a reset/resume planner with the facts it names in its signature."""
-    from dbmedic.secrets import redact
-
-    offer: dict[str, Any] = {
-        "db": ctx.db,
-        "database": ctx.db,
-        "target": ctx.target_schema,
-        "target_schema": ctx.target_schema,
-        "schema": ctx.target_schema,
-        "app": ctx.root,
-        "root": ctx.root,
-        "framework": ctx.framework,
-        "reference": ctx.reference_schema,
-        "reference_schema": ctx.reference_schema,
-        "critical": ctx.critical,
-        "target_name": redact(ctx.db.url),
-        "hooks": ctx.hooks,
-        **extra,
-    }
-    params = pyinspect.signature(planner).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return planner(**offer)
-    return planner(**{k: v for k, v in offer.items() if k in params})
-
-
 def _reference(spec: str, target: Database) -> tuple[Schema, Database | None]:
     """The reference schema and, when it is a live database, that database (opened read-only)."""
     from dbmedic.connect import open_reference
@@ -135,14 +108,24 @@ def plan_fix(
     target_schema = inspect_schema(db)
     ctx = FixContext(db, target_schema, root, framework, critical=tuple(critical),
                      allow_drop=allow_drop)  # fmt: skip
-    planner = _planner(strategy)
+    _planner(strategy)  # the name is checked; reset/resume plan through plan_for_target
     ref_db: Database | None = None
     try:
         if reference is not None:
             ctx.reference_schema, ref_db = _reference(reference, db)
             ctx.reference = redact(ref_db.url) if ref_db is not None else scrub(reference)
         if strategy != "sync":
-            return _call_planner(planner, ctx), ctx.reference_schema
+            if root is None or framework is None:
+                raise ConfigError(
+                    f"{strategy} needs the application", hint="pass --app PATH (the project folder)"
+                )
+            from dbmedic.plans.facts import plan_for_target
+
+            plan = plan_for_target(
+                strategy, db, root, framework, critical=critical, hooks=ctx.hooks or None,
+                environment=framework.environment, reference=reference,
+            )  # fmt: skip
+            return plan, ctx.reference_schema
         if ctx.reference_schema is None:
             raise ConfigError(
                 "sync needs a reference", hint="pass --reference URL or a snapshot file"

@@ -60,6 +60,10 @@ class Step:
     estimate_seconds: float | None = None
     reason: str | None = None
     """Why this step is in the plan (``its effects are all present in the live schema``)."""
+    checks: tuple[str, ...] = ()
+    """Queries run before ``statements``: each returns one row whose first value must be true
+    (non-zero); otherwise the step fails before any statement runs. Guards the drop of a
+    moved-aside object: ``SELECT (SELECT COUNT(*) FROM t) = (SELECT COUNT(*) FROM t_old)``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +78,7 @@ class Step:
             "transactional": self.transactional,
             "estimate_seconds": self.estimate_seconds,
             "reason": self.reason,
+            "checks": list(self.checks),
         }
 
 

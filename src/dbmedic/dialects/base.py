@@ -129,6 +129,12 @@ class Dialect:
             statements.extend(self.render_change(change))
         return statements
 
+    def assign_value(self, expression: str, to_type: str) -> str:
+        """``expression`` converted for assignment to a column of ``to_type`` (copying the data of
+        a moved-aside object back): an explicit ``CAST`` by default (PostgreSQL has no implicit
+        assignment cast from text to numbers; SQLite accepts any type name)."""
+        return f"CAST({expression} AS {to_type})"
+
     def exact_create_statements(self, conn: Connection, tables: Sequence[str]) -> dict[str, str]:
         """Read-only: the server's own CREATE TABLE text of ``tables`` where it has one
         (MySQL/MariaDB ``SHOW CREATE TABLE``); {} where the dialect renders DDL from the model."""

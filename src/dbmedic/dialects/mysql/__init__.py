@@ -172,6 +172,12 @@ class MySQL(Dialect):
 
         return render_change(self, change)
 
+    def assign_value(self, expression: str, to_type: str) -> str:
+        """Assignment converts implicitly and strict mode rejects what does not fit; ``CAST``
+        knows only a few target types (no ``VARCHAR(n)``, ``INT`` only on MariaDB):
+        https://dev.mysql.com/doc/refman/8.0/en/cast-functions.html#function_cast"""
+        return expression
+
     def create_database_sql(
         self, name: str, charset: str | None = None, collation: str | None = None
     ) -> list[str]:

@@ -1,0 +1,138 @@
+"""fix --strategy reset, for real: refused with where and why while a fresh run of the
+migrations fails (the seed report's "guaranteed" reset), and carried out once the failing
+migration is made idempotent with the guard diagnose prints."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from strategy_helpers import (
+    CREATOR,
+    LARAVEL_TABLES,
+    SEED,
+    carry_out,
+    facts_and_pending,
+    framework_pending,
+    laravel_incident,
+    query,
+    tables,
+)
+from test_resume import EXPECTED, FAILING, _sql_incident
+
+from dbmedic import api
+from dbmedic.errors import RefusedError
+from dbmedic.plan import StepKind
+from dbmedic.plans.reset import plan_reset
+
+CRITICAL = ["retell_call_sessions", "conversation_flows", "users"]
+
+
+@pytest.fixture
+def php() -> str:
+    if shutil.which("php") is None or not Path("/usr/share/php/Illuminate/autoload.php").is_file():
+        pytest.skip("php and php-laravel-framework are needed (.ci/run installs them)")
+    return "php"
+
+
+def _schema_facts(url: str) -> list[tuple[object, ...]]:
+    return query(
+        url,
+        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
+        "WHERE SCHEMA_NAME = DATABASE()",
+    )
+
+
+@pytest.mark.backend("mariadb")
+def test_reset_laravel_refused_then_done_once_idempotent(
+    backend: str, php: str, db_url: str, tmp_path: Path
+) -> None:
+    app = laravel_incident(tmp_path, db_url)
+    d = api.diagnose(app, db_url, critical=CRITICAL)
+    facts, _pending, _live = facts_and_pending(app, db_url, "laravel")
+    before = _schema_facts(db_url)
+
+    with pytest.raises(RefusedError) as refused:
+        plan_reset(d, facts=facts)
+
+    text = str(refused.value)
+    assert refused.value.exit_code == 3
+    assert f"a fresh run of the migrations fails at {SEED}" in text
+    assert "Duplicate column name 'priority'" in text
+    assert f"{CREATOR} (database/migrations/{CREATOR}.php:17" in text
+    assert "Schema::hasColumn('policy_configurations', 'priority')" in text
+    assert "\n" not in text  # one sentence
+    assert tables(db_url) >= {"users", "policy_configurations"}  # nothing was touched
+
+    # the fix the refusal names: the guard around the Schema::table call
+    seed = app / "database" / "migrations" / f"{SEED}.php"
+    seed.write_text(
+        seed.read_text().replace(
+            "Schema::table('policy_configurations',",
+            "if (! Schema::hasColumn('policy_configurations', 'priority')) "
+            "Schema::table('policy_configurations',",
+            1,
+        )
+    )
+    d = api.diagnose(app, db_url, critical=CRITICAL)
+    plan = plan_reset(d, facts=facts)
+
+    kinds = [s.kind for s in plan.steps]
+    assert kinds == [
+        StepKind.LOCK, StepKind.BACKUP, StepKind.RECREATE_DATABASE, StepKind.FRAMEWORK_MIGRATE,
+        StepKind.VERIFY, StepKind.HOOK, StepKind.HOOK,
+    ]  # fmt: skip
+    recreate = plan.steps[2]
+    assert recreate.destructive and plan.drops
+    assert "collation utf8mb4_unicode_ci" in recreate.title
+    migrate_step = plan.steps[3]
+    assert len(migrate_step.migrations) == d.total == 6
+    assert migrate_step.estimate_seconds is not None and migrate_step.estimate_seconds > 0
+    assert plan.predicted_ok is True and plan.expected_tables == len(LARAVEL_TABLES)
+    plan = plan_reset(d, facts=facts, hooks=[("php", "artisan", "migrate:status")])
+
+    carry_out(plan, db_url, app, tmp_path / "backups")
+
+    assert tables(db_url) == LARAVEL_TABLES
+    assert framework_pending(app, db_url, "laravel") == []
+    assert _schema_facts(db_url) == before
+    assert query(db_url, "SELECT COUNT(*) FROM users") == [(0,)]  # a reset starts empty
+    assert len(list((tmp_path / "backups").iterdir())) == 1  # the staging rows are in the backup
+
+
+@pytest.mark.backend("sqlite")
+def test_reset_sql_on_sqlite_refused(backend: str, db_url: str, tmp_path: Path) -> None:
+    app = _sql_incident(tmp_path, db_url, None)
+    d = api.diagnose(app, db_url)
+    facts, _pending, _live = facts_and_pending(app, db_url, "dbmate")
+
+    with pytest.raises(RefusedError) as refused:
+        plan_reset(d, facts=facts)
+
+    text = str(refused.value)
+    assert f"fails at {FAILING}" in text and "duplicate column name: priority" in text
+    assert "20250110100000" in text  # the earlier migration that creates the column
+
+
+@pytest.mark.backend("mariadb")
+def test_reset_sql_on_mariadb_after_guard(backend: str, db_url: str, tmp_path: Path) -> None:
+    """dbmate-format SQL: the guard diagnose prints (ADD COLUMN IF NOT EXISTS) makes reset work."""
+    app = _sql_incident(tmp_path, db_url, None)
+    d = api.diagnose(app, db_url)
+    facts, _pending, _live = facts_and_pending(app, db_url, "dbmate")
+    with pytest.raises(RefusedError):
+        plan_reset(d, facts=facts)
+    assert d.guard is not None and "IF NOT EXISTS" in d.guard.snippet
+    path = app / "db" / "migrations" / f"{FAILING}_add_priority.sql"
+    path.write_text(f"-- migrate:up\n{d.guard.snippet};\n\n-- migrate:down\n")
+
+    d = api.diagnose(app, db_url)
+    plan = plan_reset(d, facts=facts)
+    assert plan.steps[-1].kind is StepKind.VERIFY  # no default hooks for SQL migrations
+
+    carry_out(plan, db_url, app, tmp_path / "backups")
+
+    assert tables(db_url) >= EXPECTED
+    assert framework_pending(app, db_url, "dbmate") == []
+    assert query(db_url, "SELECT COUNT(*) FROM users") == [(0,)]
