@@ -182,9 +182,9 @@ def render_status(report: StatusReport) -> None:
     """Print a status report with Rich (used by ``status``, ``migrate`` and ``demo``)."""
     from rich.markup import escape
 
+    stdout.print(f"[bold]{report.framework}[/] migrations of [cyan]{escape(report.app)}[/]")
     stdout.print(
-        f"[bold]{report.framework}[/] migrations of [cyan]{escape(report.app)}[/] in "
-        f"[cyan]{escape(report.database)}[/] ({report.dialect}): "
+        f"database [cyan]{escape(report.database)}[/] ({report.dialect}): "
         f"[bold]{report.tables}[/] tables"
     )
     counts = ", ".join(
@@ -196,11 +196,12 @@ def render_status(report: StatusReport) -> None:
     failed = report.failed
     if failed is not None:
         details = dict(failed.extra)
-        where = f" ({failed.file})" if failed.file else ""
         stdout.print(
-            f"[bold red]failed:[/] {escape(failed.id)}{escape(where)}: "
+            f"[bold red]failed:[/] {escape(failed.id)}: "
             f"{escape(details.get('error', 'unknown error'))}"
         )
+        if failed.file:
+            stdout.print(f"  in {escape(failed.file)}")
     if report.note:
         stdout.print(f"[yellow]note:[/] {escape(report.note)}")
     if report.internal_tables:
