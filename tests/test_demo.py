@@ -31,10 +31,20 @@ def test_demo_shows_the_incident_with_real_counts(tmp_path: Path) -> None:
     production = _tables(tmp_path / "demo/production.sqlite3")
     assert f"{len(staging)} tables" in text
     assert f"tables {len(staging & production)}/{len(production)}" in text
+    assert len(staging - production) == 0
     spec = incident_app()
     assert len(production) == len(spec.tables()) + 1  # + schema_migrations
     assert len(staging) == len(spec.tables(spec.failing)) + 1
-    assert "FAIL" in text and "dbmedic status" in text
+    # the real diff and verify: every kind of object, dbmedic's journal never an extra table
+    for kind in ("columns", "indexes", "foreign keys"):
+        assert re.search(rf"{kind} \d+/\d+ \(", text), kind
+    assert "dbmedic_migration_journal (" not in text.split("dbmedic diff")[1]
+    assert "extra tables" not in text and "1 of 2 checks failed" in text
+    # next steps: diff SOURCE(production) TARGET(staging), diagnose, fix --dry-run
+    assert "cd " + str(tmp_path / "demo") in text
+    assert "dbmedic diff sqlite:///production.sqlite3 sqlite:///app/db/staging.sqlite3" in text
+    assert "dbmedic diagnose --app app --reference sqlite:///production.sqlite3" in text
+    assert re.search(r"dbmedic fix --strategy sync --app app .*--dry-run", text)
 
 
 def test_demo_refuses_a_folder_with_other_files(tmp_path: Path) -> None:

@@ -14,8 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from dbtest import ADMIN_URLS
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+from migration_helpers import copy_fixture_app
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +35,7 @@ def no_shadow_left(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def copy_fixture(tmp_path: Path) -> Callable[[str], Path]:
     def _copy(name: str) -> Path:
-        target = tmp_path / name
-        shutil.copytree(FIXTURES / name, target)
-        return target
+        return copy_fixture_app(name, tmp_path / name)
 
     return _copy
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from dbmedic.cli.app import ExitCode, stdout
 from dbmedic.cli.migration_cmds import progress_bar, render_status
+
+if TYPE_CHECKING:
+    from dbmedic.demo.build import DemoResult
 
 
 def run_demo(directory: Path | None, keep: bool) -> ExitCode:
@@ -17,32 +22,11 @@ def run_demo(directory: Path | None, keep: bool) -> ExitCode:
     with progress_bar("building the demo", True) as progress:
         demo = api.demo(directory, progress=progress)
     try:
-        table, column = demo.duplicate
-        stdout.rule("[bold]dbmedic demo: the staging incident, on SQLite[/]")
-        stdout.print(
-            f"Built in {escape(str(demo.directory))}: an application with dbmate migrations "
-            f"({escape(str(demo.app))}), a [bold]production[/] database and a [bold]staging[/] database.\n"
-            f"Production ran [cyan]{demo.edited_id}[/] before `{column}` was added to it, and got "
-            f"`{table}.{column}` later from [cyan]{demo.failing_id}[/].\n"
-            f"The early file was edited afterwards to create `{column}` as well, so a fresh run "
-            f"(staging) creates it early and then fails at [bold]{demo.failing_id}[/]: "
-            f"[red]{escape(demo.staging.error or '')}[/].\n"
-            "Resetting staging and re-running the migrations would fail at the same place."
-        )
+        _story(demo)
         stdout.rule("[bold]dbmedic status[/] (staging)")
-        staging = api.status(demo.app, demo.staging_url)
-        render_status(staging)
-        production = api.status(demo.production_app, demo.production_url)
-        stdout.rule("[bold]staging against production[/]")
-        _compare(demo.staging_url, demo.production_url, staging.tables, production.tables)
-        app, prod = escape(str(demo.app)), escape(demo.production_url)
-        stdout.rule("[bold]next[/]")
-        stdout.print(
-            f"  dbmedic status   --app {app}\n"
-            f"  dbmedic diff     {escape(demo.staging_url)} {prod}\n"
-            f"  dbmedic verify   {escape(demo.staging_url)} --reference {prod}\n"
-            f"  dbmedic migrate  --app {app}      [dim]# fails again: the cause is in the files[/]"
-        )
+        render_status(api.status(demo.app, demo.staging_url))
+        _compare(demo)
+        _next(demo, removed=demo.temporary and not keep)
     finally:
         if demo.temporary and not keep:
             shutil.rmtree(demo.directory, ignore_errors=True)
@@ -51,30 +35,91 @@ def run_demo(directory: Path | None, keep: bool) -> ExitCode:
     return ExitCode.OK
 
 
-def _compare(
-    staging_url: str, production_url: str, staging_tables: int, production_tables: int
-) -> None:
-    """Parity of staging against production, and verify's verdict."""
-    from dbmedic.connect import open_reference
-    from dbmedic.frameworks.tracking import table_names
-    from dbmedic.runner import JOURNAL_TABLE
-
-    names: list[set[str]] = []
-    for url in (staging_url, production_url):
-        with open_reference(url) as db, db.connect() as conn:
-            names.append(table_names(db, conn) - {JOURNAL_TABLE})
-    have, want = names
-    present = len(have & want)
-    missing = sorted(want - have)
+def _story(demo: DemoResult) -> None:
+    table, column = demo.duplicate
+    app = escape(str(demo.app.relative_to(demo.directory)))
+    production, staging = (
+        escape(str(Path(url.removeprefix("sqlite:///")).relative_to(demo.directory)))
+        for url in (demo.production_url, demo.staging_url)
+    )
+    width = max(len(production), len(staging))
+    stdout.rule("[bold]dbmedic demo: the staging incident, on SQLite[/]")
     stdout.print(
-        f"parity: tables [bold]{present}/{len(want)}[/] "
-        f"({len(missing)} missing, {len(have - want)} unexpected)"
+        f"In {escape(str(demo.directory))}:\n"
+        f"  {app + '/':<{width}}  an application with {len(demo.production.applied)}"
+        " dbmate migrations\n"
+        f"  {production:<{width}}  ran them over time: the full history\n"
+        f"  {staging:<{width}}  ran the same files from scratch, and stopped\n\n"
+        f"Production ran [cyan]{demo.edited_id}[/]\n"
+        f"  before that file created `{column}`; it got `{table}.{column}`\n"
+        "  later, from "
+        f"[cyan]{demo.failing_id}[/].\n"
+        f"The early file was edited afterwards to create `{column}` too, so a fresh run\n"
+        f"(staging) creates it early, then fails at [bold]{demo.failing_version}[/]:\n"
+        f"  [red]{escape(demo.staging.error or '')}[/]\n"
+        "Resetting staging and running the migrations again would fail the same way.",
+        soft_wrap=True,
     )
-    shown = ", ".join(missing[:8]) + (f", … {len(missing) - 8} more" if len(missing) > 8 else "")
-    stdout.print(f"missing: {escape(shown)}")
-    verdict = (
-        "in sync"
-        if not missing and have == want
-        else "[bold red]FAIL[/]: staging differs from production"
+
+
+def _compare(demo: DemoResult) -> None:
+    """``dbmedic diff production staging`` and ``dbmedic verify staging --reference production``."""
+    from dbmedic import api
+    from dbmedic.cli.schema_cmds import show_diff, show_verdict
+
+    production = api.load(demo.production_url)
+    stdout.rule("[bold]dbmedic diff[/] production staging")
+    show_diff(api.diff(production, demo.staging_url))
+    stdout.rule("[bold]dbmedic verify[/] staging --reference production")
+    verdict = api.verify(demo.staging_url, reference=production)
+    show_verdict(verdict)
+    stdout.print(f"[dim](exit {int(ExitCode.OK if verdict.in_sync else ExitCode.DIFFERENT)})[/]")
+
+
+def _next(demo: DemoResult, removed: bool) -> None:
+    """The commands to try next, relative to the demo folder so that they stay short."""
+    here = demo.directory
+
+    def rel(path: Path) -> str:
+        return shlex.quote(str(path.relative_to(here)))
+
+    app = rel(demo.app)
+    prod = f"sqlite:///{rel(Path(demo.production_url.removeprefix('sqlite:///')))}"
+    staging = f"sqlite:///{rel(Path(demo.staging_url.removeprefix('sqlite:///')))}"
+    commands = (
+        ("what ran, failed, is pending", f"dbmedic status --app {app}"),
+        ("what makes staging match production", f"dbmedic diff {prod} {staging}"),
+        ("the same as SQL", f"dbmedic diff {prod} {staging} --sql"),
+        ("why it failed, which repair works", f"dbmedic diagnose --app {app} --reference {prod}"),
+        (
+            "the repair plan, changing nothing",
+            f"dbmedic fix --strategy sync --app {app} --db {staging} --reference {prod} --dry-run",
+        ),
+        ("exit 0 only when staging matches", f"dbmedic verify {staging} --reference {prod}"),
     )
-    stdout.print(f"verify: {verdict} (exit {int(ExitCode.DIFFERENT)})")
+    stdout.rule("[bold]next[/]")
+    if removed:
+        stdout.print("[dim]These files are removed now; `dbmedic demo --dir demo` keeps them.[/]")
+    stdout.print(f"  cd {escape(shlex.quote(str(here)))}", soft_wrap=True)
+    for why, command in commands:
+        stdout.print(f"  [dim]# {escape(why)}[/]")
+        stdout.print(escape(_wrapped(command, 78)), soft_wrap=True)
+
+
+def _wrapped(command: str, width: int) -> str:
+    """``command`` indented, continued with backslashes before an option (with its value) that
+    would pass ``width``."""
+    groups: list[str] = []
+    for word in command.split(" "):
+        if groups and not word.startswith("--") and groups[-1].startswith("--"):
+            groups[-1] += " " + word
+        else:
+            groups.append(word)
+    lines = ["  " + groups[0]]
+    for group in groups[1:]:
+        if len(lines[-1]) + len(group) + 3 > width and group.startswith("--"):
+            lines[-1] += " \\"
+            lines.append("      " + group)
+        else:
+            lines[-1] += " " + group
+    return "\n".join(lines)

@@ -215,7 +215,7 @@ def diff_cmd(
     elif statements is not None:
         _show_sql(result, statements, allow_drop)
     else:
-        _show_diff(result)
+        show_diff(result)
     raise typer.Exit(int(code))
 
 
@@ -242,12 +242,22 @@ def _show_sql(result: Diff, statements: list[str], allow_drop: bool) -> None:
 _LIST_LIMIT = 6
 
 
-def _some(names: tuple[str, ...]) -> str:
-    shown = ", ".join(names[:_LIST_LIMIT])
-    return shown + (f", ... (+{len(names) - _LIST_LIMIT})" if len(names) > _LIST_LIMIT else "")
+def _some(names: tuple[str, ...], room: int | None = None) -> str:
+    """The first names, then ``... (+N)``; within ``room`` characters when given."""
+    count = _LIST_LIMIT
+    if room is not None:
+        while count > 1 and len(_listed(names, count)) > room:
+            count -= 1
+    return _listed(names, count)
 
 
-def _show_diff(result: Diff) -> None:
+def _listed(names: tuple[str, ...], count: int) -> str:
+    shown = ", ".join(names[:count])
+    return shown + (f", ... (+{len(names) - count})" if len(names) > count else "")
+
+
+def show_diff(result: Diff) -> None:
+    """Parity, missing/extra tables in groups, changes per table (``dbmedic diff``, demo)."""
     from rich.markup import escape
 
     from dbmedic.describe import describe
@@ -310,10 +320,10 @@ def _show_groups(groups: list[TableGroup]) -> None:
     shared = [g for g in groups if len(g.tables) > 1]
     single = [g.label for g in groups if len(g.tables) == 1]
     width = max((len(g.label) for g in shared), default=0)
+    room = stdout.width - width - 10  # one line per group on a terminal
     for g in shared:
-        say(
-            f"  {escape(g.label.ljust(width))}  {len(g.tables):>4}  [dim]{escape(_some(g.tables))}[/]"
-        )
+        names = _some(g.tables, room if stdout.is_terminal else None)
+        say(f"  {escape(g.label.ljust(width))}  {len(g.tables):>4}  [dim]{escape(names)}[/]")
     if single:
         label = "other" if shared else "tables"
         stdout.print(f"  {label} ({len(single)}): {escape(', '.join(single))}")
@@ -361,7 +371,7 @@ def verify_cmd(
     if as_json:
         print_json(verdict.as_dict())
     else:
-        _show_verdict(verdict)
+        show_verdict(verdict)
     if not verdict.connected:
         if not as_json:
             raise fail(verdict.failed[0].detail)
@@ -369,7 +379,8 @@ def verify_cmd(
     raise typer.Exit(int(ExitCode.OK if verdict.in_sync else ExitCode.DIFFERENT))
 
 
-def _show_verdict(verdict: Verdict) -> None:
+def show_verdict(verdict: Verdict) -> None:
+    """One line per check, then the verdict (``dbmedic verify``, demo)."""
     from rich.markup import escape
 
     for check in verdict.checks:
