@@ -13,16 +13,30 @@ from diagnose_helpers import shadow_databases
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from dbtest import ADMIN_URLS
+from dbmedic.shadow import SHADOW_MARK
+from dbtest import ADMIN_URLS, DatabaseFactory
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
-def no_shadow_left() -> Iterator[None]:
-    """After each test (passed or failed), no shadow database exists."""
+def no_shadow_left(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After each test (passed or failed), no shadow database of its databases exists.
+
+    Only shadows of the databases this test made count: other people's runs on the same
+    servers (benchmarks, other test sessions) have shadows of their own at any moment.
+    """
+    made: list[str] = []
+    original = DatabaseFactory.new
+
+    def new(self: DatabaseFactory, prefix: str = "t") -> str:
+        url = original(self, prefix)
+        made.append(Path(make_url(url).database or "").stem)
+        return url
+
+    monkeypatch.setattr(DatabaseFactory, "new", new)
     yield
-    assert shadow_databases() == []
+    assert [s for s in shadow_databases() if s.split(SHADOW_MARK)[0] in made] == []
 
 
 @pytest.fixture

@@ -27,9 +27,11 @@ from dbmedic.diagnose.history import (
 )
 from dbmedic.diagnose.rehearse import Rehearsal, rehearse_current, rehearse_reset, rehearse_resume
 from dbmedic.diagnosis import (
+    Cause,
     Diagnosis,
     Evidence,
     Failure,
+    Guard,
     RepairOption,
     SimulationNote,
     Strategy,
@@ -473,7 +475,8 @@ def _diagnose(
     ref_text = (
         None if reference is None else reference if "://" not in reference else _redacted(reference)
     )
-    cause_text = cause.explanation if cause else None
+    fresh = _fresh_failure(ctx, h, reset_r, sim_all)
+    cause_text = fresh[1].explanation if fresh else cause.explanation if cause else None
     opts = (
         _reset_option(reset_r, sim_all, options.command(Strategy.RESET, app_text, target_text), cause_text),
         _resume_option(resume_r, sim_resume, plan, len(todo), options.command(Strategy.RESUME, app_text, target_text)),
@@ -481,12 +484,7 @@ def _diagnose(
                      options.command(Strategy.SYNC, app_text, target_text, ref_text)),
     )  # fmt: skip
     recommendation = options.recommend(opts, nothing_to_do=not todo and failing is None)
-    guard = None
-    if failing is not None:
-        guard = guard_for(
-            fw.name, cause, failing.migration.id, failing.file, failing.line, failing.statement,
-            target.dialect.add_column_if_not_exists,
-        )  # fmt: skip
+    guard = _guard(ctx, h, failing, cause, fresh)
     last_applied = next(
         (m for m in reversed(ctx.migrations) if m.state is MigrationState.APPLIED), None
     )
@@ -528,6 +526,46 @@ def _diagnose(
         # reports are dated by it, never by when they are rendered.
         taken_at=live.taken_at or _utc_now(),
     )
+
+
+def _fresh_failure(
+    ctx: Context, h: Histories, reset_r: Rehearsal | None, sim_all: Simulation | None
+) -> tuple[Failure, Cause] | None:
+    """Where and why the fresh run (the reset rehearsal) fails, when it does."""
+    if reset_r is None or reset_r.ok:
+        return None
+    by_id = {m.id: m for m in ctx.migrations}
+    fresh = _failure_from_rehearsal(reset_r, by_id, h, sim_all)
+    if fresh is None:
+        return None
+    schema = sim_all.schema if sim_all is not None else ctx.live
+    name = ctx.target.dialect.name
+    t = causes.find_target(fresh.error_class, fresh.statement, fresh.error, schema, name)
+    sites = causes.sites(t.key, sim_all, by_id, ctx.root, fresh.migration.id)
+    order = [m.id for m in ctx.migrations]
+    return fresh, causes.explain(t, sites, fresh.migration.id, order, h.complete, fresh.error)
+
+
+def _guard(
+    ctx: Context,
+    h: Histories,
+    failing: Failure | None,
+    cause: Cause | None,
+    fresh: tuple[Failure, Cause] | None,
+) -> Guard | None:
+    """The guard for the fresh run's duplicate when reset fails on one (that is what a guard
+    is for: the migration must pass from zero); else for the current failure."""
+    dialect = ctx.target.dialect
+    if fresh is not None and fresh[0].error_class in causes.DUPLICATE and fresh[0].statement:
+        failing, cause = fresh
+    if failing is None:
+        return None
+    mid = failing.migration.id
+    return guard_for(
+        ctx.fw.name, cause, mid, failing.file, failing.line, failing.statement,
+        dialect.add_column_if_not_exists, root=ctx.root, dialect=dialect,
+        statements=[statement_sql(x) for x in h.statements.get(mid, ())],
+    )  # fmt: skip
 
 
 def _utc_now() -> str:
