@@ -1,19 +1,25 @@
 """`dbmedic status` on the demo-sized incident on MariaDB, next to the tools a user would run.
 
-Builds the seed incident (185 dbmate migrations, the run stopped at 2025_10_23_162250) on the
-MariaDB server at 127.0.0.1:3306 with dbmedic's own runner, then times whole processes (start-up
-included), each run N times, and prints medians:
+Builds the seed incident twice on the MariaDB server at 127.0.0.1:3306, from the demo spec
+(185 migrations, the run stops at 2025_10_23_162250 with a duplicate column):
 
-    dbmedic status --app APP --db URL
-    dbmate status                               (same database, same files)
-    php artisan migrate:status                  (slot: needs the Laravel rendering of the app)
+    laravel: the Laravel 8 rendering, migrated by `php artisan migrate --force` (Debian's framework)
+    dbmate:  the dbmate rendering, migrated by dbmedic's runner
 
-Usage: PYTHONPATH=src python bench/status.py [--runs 7] [--keep]
+Then times whole processes (start-up included), interleaved, N runs each, and prints medians:
+
+    php artisan migrate:status                   (laravel app and database)
+    dbmedic status --app LARAVEL --db URL --json  (same)
+    dbmedic status --app DBMATE --db URL --json
+    dbmate status                                 (dbmate app and database)
+
+Usage: PYTHONPATH=src python -P bench/status.py [--runs 7] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -21,69 +27,79 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = os.environ.get("DBMEDIC_BENCH_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/mysql")
-DATABASE = "dbmedic_bench_status"
-# Until every dialect module is merged, the test stand-ins are loaded (a no-op afterwards).
-BOOT = (
-    "import sys\n"
-    "try:\n import _fallback_dialects as f; f.ensure_dialects()\nexcept ImportError:\n pass\n"
-    "from dbmedic.cli import main; main(sys.argv[1:])"
-)
+NAMES = {"laravel": "dbmedic_bench_status_laravel", "dbmate": "dbmedic_bench_status"}
+BOOT = "import sys\nfrom dbmedic.cli import main; main(sys.argv[1:])"
 
 
-def build(app: Path) -> str:
-    """Create the incident database on MariaDB; return its URL."""
+def _server(*statements: str) -> None:
+    """Run administrative statements on the MariaDB server (DROP/CREATE DATABASE)."""
     from sqlalchemy import create_engine
+
+    engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def _recreate(name: str) -> str:
     from sqlalchemy.engine import make_url
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    try:
-        import _fallback_dialects
+    charset = "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    _server(f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}` {charset}")
+    return make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
 
-        _fallback_dialects.ensure_dialects()
-    except ImportError:
-        pass
+
+def build(workdir: Path) -> dict[str, tuple[Path, str]]:
+    """Both incident databases; {kind: (app folder, URL)}."""
     from dbmedic.connect import open_target
     from dbmedic.demo.render_dbmate import render
+    from dbmedic.demo.render_laravel import write_laravel_app
     from dbmedic.demo.spec import incident_app
     from dbmedic.frameworks import get_framework
 
-    folder = app / "db" / "migrations"
-    folder.mkdir(parents=True)
+    built = {}
+    dbmate_app = workdir / "dbmate"
+    (dbmate_app / "db" / "migrations").mkdir(parents=True)
     for name, text in render(incident_app(), "mysql").items():
-        (folder / name).write_text(text)
-    admin = make_url(ADMIN)
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-        conn.exec_driver_sql(
-            f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        (dbmate_app / "db" / "migrations" / name).write_text(text)
+    laravel_app = write_laravel_app(workdir / "laravel", "mysql")
+    for kind, app in (("dbmate", dbmate_app), ("laravel", laravel_app)):
+        url = _recreate(NAMES[kind])
+        started = time.monotonic()
+        with open_target(url) as db:
+            result = get_framework(kind).migrate(db, app)
+        print(
+            f"built {kind}: {len(result.applied)} migrations applied, failed at {result.failed}:"
+            f" {result.error} ({time.monotonic() - started:.1f} s)"
         )
-    engine.dispose()
-    url = admin.set(database=DATABASE).render_as_string(hide_password=False)
-    started = time.monotonic()
-    with open_target(url) as db:
-        result = get_framework("dbmate").migrate(db, app)
-    print(
-        f"built: {len(result.applied)} migrations applied, failed at {result.failed}: {result.error}"
-        f" ({time.monotonic() - started:.1f} s)"
+        built[kind] = (app, url)
+    return built
+
+
+def _summary_dbmedic(out: str) -> str:
+    data = json.loads(out[out.index("{") :])
+    c = data["counts"]
+    return (
+        f"{c['applied']} applied, {c['failed']} failed, {c['pending']} pending, "
+        f"{data['tables']} tables"
     )
-    return url
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path, runs: int) -> tuple[float, str]:
-    times, out = [], ""
-    for _ in range(runs):
-        started = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-        times.append(time.perf_counter() - started)
-        out = proc.stdout + proc.stderr
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"{cmd[0]} failed: {out}")
-    return statistics.median(times), out
+def _summary_artisan(out: str) -> str:
+    from dbmedic.frameworks.laravel import parse_status_output
+
+    ran = parse_status_output(out)
+    return f"Ran: {sum(ran.values())}, Pending: {len(ran) - sum(ran.values())}"
+
+
+def _summary_dbmate(out: str) -> str:
+    return " ".join(line for line in out.splitlines() if line.startswith(("Applied", "Pending")))
 
 
 def main() -> None:
@@ -91,58 +107,81 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="dbmedic-bench-status-"))
-    app = workdir / "app"
-    url = build(app)
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'tests'}"}
-    rows = []
-    median, out = timed(
-        [sys.executable, "-c", BOOT, "status", "--app", str(app), "--db", url, "--json"],
-        env,
-        app,
-        args.runs,
-    )
-    import json
+    from sqlalchemy.engine import make_url
 
-    counts = json.loads(out[out.index("{") :])["counts"]
-    rows.append(
-        (
-            "dbmedic status",
-            median,
-            f"{counts['applied']} applied, {counts['failed']} failed, {counts['pending']} pending",
-        )
-    )
+    workdir = Path(tempfile.mkdtemp(prefix="dbmedic-bench-status-"))
+    built = build(workdir)
+    (laravel_app, laravel_url), (dbmate_app, dbmate_url) = built["laravel"], built["dbmate"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
+    admin = make_url(ADMIN)
+    # artisan reads the database from DB_* variables (which win over .env), as dbmedic passes them
+    artisan_env = {
+        **env,
+        "DB_CONNECTION": "mysql",
+        "DB_HOST": admin.host or "127.0.0.1",
+        "DB_PORT": str(admin.port or 3306),
+        "DB_DATABASE": NAMES["laravel"],
+        "DB_USERNAME": admin.username or "root",
+        "DB_PASSWORD": admin.password or "",
+    }
     dbmate = shutil.which("dbmate") or str(
         Path.home() / ".cache/dbmedic-ci/node_modules/.bin/dbmate"
     )
-    if Path(dbmate).exists():
-        dbmate_env = {**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{DATABASE}"}
-        median, out = timed([dbmate, "status"], dbmate_env, app, args.runs)
-        summary = " ".join(
-            line for line in out.splitlines() if line.startswith(("Applied", "Pending"))
-        )
-        rows.append(("dbmate status", median, summary))
-    else:
-        rows.append(("dbmate status", float("nan"), "dbmate not installed"))
-    rows.append(
+    dbmate_env = {**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{NAMES['dbmate']}"}
+    py = [sys.executable, "-c", BOOT, "status", "--json"]
+    commands: list[tuple[str, list[str], dict[str, str], Path, Callable[[str], str]]] = [
         (
             "php artisan migrate:status",
-            float("nan"),
-            "slot: Laravel rendering of the app not built yet",
+            ["php", "artisan", "migrate:status", "--no-ansi"],
+            artisan_env,
+            laravel_app,
+            _summary_artisan,
+        ),
+        (
+            "dbmedic status (Laravel app)",
+            [*py, "--app", str(laravel_app), "--db", laravel_url],
+            env,
+            laravel_app,
+            _summary_dbmedic,
+        ),
+        (
+            "dbmedic status (dbmate app)",
+            [*py, "--app", str(dbmate_app), "--db", dbmate_url],
+            env,
+            dbmate_app,
+            _summary_dbmedic,
+        ),
+    ]
+    if Path(dbmate).exists():
+        commands.append(
+            ("dbmate status", [dbmate, "status"], dbmate_env, dbmate_app, _summary_dbmate)
         )
-    )
+    times: dict[str, list[float]] = {name: [] for name, *_ in commands}
+    outputs: dict[str, str] = {}
+    loads = [os.getloadavg()[0]]
+    for _ in range(args.runs):  # interleaved, so every command sees the same load
+        for name, cmd, cmd_env, cwd, _summary in commands:
+            started = time.perf_counter()
+            proc = subprocess.run(cmd, env=cmd_env, cwd=cwd, capture_output=True, text=True)
+            times[name].append(time.perf_counter() - started)
+            if proc.returncode not in (0, 1):
+                raise SystemExit(f"{name} failed: {proc.stdout}{proc.stderr}")
+            outputs[name] = proc.stdout + proc.stderr
+        loads.append(os.getloadavg()[0])
     print(
-        f"\n{'command':32} {'median s':>9}  result   (runs: {args.runs}, 185 migrations, MariaDB)"
+        f"\n{'command':30} {'median s':>9} {'min s':>7}  result"
+        f"   (runs: {args.runs}, 185 migrations, MariaDB;"
+        f" load average {min(loads):.1f}-{max(loads):.1f})"
     )
-    for name, seconds, note in rows:
-        print(f"{name:32} {seconds:9.3f}  {note}")
-    from sqlalchemy import create_engine
-
+    for name, *_rest, summary in commands:
+        print(
+            f"{name:30} {statistics.median(times[name]):9.3f} {min(times[name]):7.3f}"
+            f"  {summary(outputs[name])}"
+        )
+    if not Path(dbmate).exists():
+        print("dbmate status: not installed (npm install --prefix ~/.cache/dbmedic-ci dbmate)")
     if not args.keep:
-        engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-        engine.dispose()
+        _server(*(f"DROP DATABASE IF EXISTS `{name}`" for name in NAMES.values()))
         shutil.rmtree(workdir, ignore_errors=True)
 
 

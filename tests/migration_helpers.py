@@ -79,3 +79,22 @@ def write_migrations(project: Path, files: dict[str, str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, body in files.items():
         (folder / name).write_text(body, encoding="utf-8")
+
+
+FIXTURES = TESTS / "fixtures"
+_SKELETONS = {"laravel8": "laravel_skeleton"}
+"""Fixture apps whose framework files come from a skeleton bundled with dbmedic's demo."""
+
+
+def copy_fixture_app(name: str, target: Path) -> Path:
+    """A private copy of ``tests/fixtures/<name>`` at ``target`` (frameworks write into it).
+
+    The Laravel fixture holds only its migrations and ``.env``: artisan, bootstrap and config
+    are the demo's Laravel skeleton (``dbmedic/demo/laravel_skeleton``), copied in first.
+    """
+    if name in _SKELETONS:
+        from dbmedic.demo import render_laravel
+
+        shutil.copytree(render_laravel.SKELETON, target)
+    shutil.copytree(FIXTURES / name, target, dirs_exist_ok=True)
+    return target

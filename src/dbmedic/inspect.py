@@ -60,7 +60,8 @@ def inspect_schema(db: Database, progress: Progress | None = None) -> Schema:
     """Read the whole schema of ``db`` on one connection; never writes.
 
     The result carries the server version, the database name, ``taken_at`` (ISO-8601 UTC) and
-    ``inspect_seconds``. Raises ConnectError when the server cannot be reached, InspectError when
+    ``inspect_seconds``. dbmedic's own bookkeeping tables (:data:`~dbmedic.model.INTERNAL_TABLES`)
+    are left out: they are not the application's. Raises ConnectError when the server cannot be reached, InspectError when
     reading the catalog fails.
     """
     from sqlalchemy.exc import DBAPIError
@@ -79,7 +80,7 @@ def inspect_schema(db: Database, progress: Progress | None = None) -> Schema:
             raise InspectError(f"cannot read the schema of {db.display} ({reason})") from e
     seconds = time.perf_counter() - started
     schema = replace(
-        schema,
+        schema.without_internal_tables(),
         database=schema.database or db.info.database or db.name or None,
         server_version=schema.server_version or db.info.version or None,
         charset=schema.charset or db.info.charset,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbmedic.errors import ConfigError
-from dbmedic.model import Migration, MigrationState
+from dbmedic.model import INTERNAL_TABLES, Migration, MigrationState
 
 if TYPE_CHECKING:
     from dbmedic.config import ResolvedTarget
@@ -54,6 +54,23 @@ class StatusReport:
         return next((m for m in self.migrations if m.state is MigrationState.PENDING), None)
 
     @property
+    def note(self) -> str | None:
+        """Why a failed migration may read as pending, when no failure is recorded.
+
+        Laravel, Django, Alembic (and dbmate run by itself) record only migrations that
+        succeeded: after a failed run, the failed migration is pending like the ones after it.
+        dbmedic's runner journals failures (dbmate format); Flyway and golang-migrate record
+        them too. Those show ``failed``, and no note is needed."""
+        first = self.first_pending
+        if self.failed is not None or first is None:
+            return None
+        return (
+            f"{self.framework} records only migrations that succeeded: a migration whose run"
+            f" failed reads as pending. The next run starts at {first.id}"
+            " (`dbmedic diagnose` finds out whether and why it fails)."
+        )
+
+    @property
     def ok(self) -> bool:
         """True when every migration is applied and none is failed, missing or changed."""
         return all(m.state is MigrationState.APPLIED for m in self.migrations)
@@ -70,6 +87,9 @@ class StatusReport:
             "internal_tables": list(self.internal_tables),
             "counts": dict(self.counts),
             "total": len(self.migrations),
+            "failed": self.failed.id if self.failed else None,
+            "first_pending": self.first_pending.id if self.first_pending else None,
+            "note": self.note,
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
             "migrations": [
@@ -176,7 +196,6 @@ def status(
     """
     from dbmedic.connect import open_reference
     from dbmedic.frameworks.tracking import table_names
-    from dbmedic.runner import JOURNAL_TABLE
 
     started = time.monotonic()
     root = app_root(app)
@@ -184,7 +203,7 @@ def status(
     with open_reference(url) as database:
         with database.connect() as conn:
             tables = table_names(database, conn)
-        internal = tuple(sorted(tables & {JOURNAL_TABLE}))
+        internal = tuple(sorted(tables & INTERNAL_TABLES))
         tables -= set(internal)
         if fw is None:
             fw = framework_from_tables(database, root, tables)

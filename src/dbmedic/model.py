@@ -162,6 +162,24 @@ class Schema:
         """``mysql`` for MySQL and MariaDB, else the dialect name: schemas of one family compare."""
         return "mysql" if self.dialect in ("mysql", "mariadb") else self.dialect
 
+    def without_internal_tables(self) -> Schema:
+        """This schema without dbmedic's own bookkeeping tables (:data:`INTERNAL_TABLES`)."""
+        if not any(name in INTERNAL_TABLES for name in self.tables):
+            return self
+        from dataclasses import replace
+
+        kept = {k: v for k, v in self.tables.items() if k not in INTERNAL_TABLES}
+        return replace(self, tables=kept)
+
+
+JOURNAL_TABLE = "dbmedic_migration_journal"
+"""The native runner's statement journal (:mod:`dbmedic.runner`); exists only while a migration
+is unfinished."""
+INTERNAL_TABLES = frozenset({JOURNAL_TABLE})
+"""Tables dbmedic itself writes into an application's database (the native runner's statement
+journal). They are not part of the application's schema: inspection leaves them out, so diff,
+verify, snapshots and parity never report them as extra tables nor plan to drop them."""
+
 
 class MigrationState(StrEnum):
     APPLIED = "applied"

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from dbmedic.errors import MigrationError
 from dbmedic.frameworks.base import MigrateResult, Progress
+from dbmedic.model import JOURNAL_TABLE as JOURNAL_TABLE  # re-exported: its historic home
 from dbmedic.secrets import scrub
 from dbmedic.sqlsplit import Statement
 
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
     from dbmedic.connect import Database
 
-JOURNAL_TABLE = "dbmedic_migration_journal"
-"""dbmedic's own bookkeeping table; exists only while a migration is unfinished."""
 
 DONE = "done"
 FAILED = "failed"

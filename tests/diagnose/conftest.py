@@ -15,8 +15,7 @@ from sqlalchemy.engine import make_url
 
 from dbmedic.shadow import SHADOW_MARK
 from dbtest import ADMIN_URLS, DatabaseFactory
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+from migration_helpers import copy_fixture_app
 
 
 @pytest.fixture(autouse=True)
@@ -42,9 +41,7 @@ def no_shadow_left(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def copy_fixture(tmp_path: Path) -> Callable[[str], Path]:
     def _copy(name: str) -> Path:
-        target = tmp_path / name
-        shutil.copytree(FIXTURES / name, target)
-        return target
+        return copy_fixture_app(name, tmp_path / name)
 
     return _copy
 

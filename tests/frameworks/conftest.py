@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from dbmedic.connect import Database, open_target
+from migration_helpers import copy_fixture_app
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TEST_PASSWORD = "Pw-dbmedic-7f3a9c!"
 """The password of the MariaDB test user: no output, argv or error may ever contain it."""
 
@@ -24,9 +24,7 @@ def copy_fixture(tmp_path: Path) -> Callable[[str], Path]:
     """copy_fixture(name): a private copy of ``tests/fixtures/<name>`` (frameworks write into it)."""
 
     def _copy(name: str) -> Path:
-        target = tmp_path / name
-        shutil.copytree(FIXTURES / name, target)
-        return target
+        return copy_fixture_app(name, tmp_path / name)
 
     return _copy
 

@@ -135,30 +135,46 @@ def _gap_text(migrations: tuple[Migration, ...], start: int, end: int) -> str:
     )
 
 
+def _batch(m: Migration) -> str:
+    return "" if m.batch is None else str(m.batch)
+
+
+def _applied_at(m: Migration) -> str:
+    return m.applied_at or ""
+
+
+_OPTIONAL_COLUMNS = (("batch", _batch), ("applied at", _applied_at))
+
+
 def status_table(report: StatusReport) -> Table:
+    """The migrations, folded; the batch and applied-at columns only when the framework keeps
+    them; the first pending one marked ``next`` when no failure is recorded (see
+    :attr:`StatusReport.note`)."""
     from rich.table import Table
 
+    migrations = report.migrations
+    rows = _visible_rows(migrations)
+    shown = [migrations[r] for r in rows if not isinstance(r, tuple)]
+    extra = [(title, get) for title, get in _OPTIONAL_COLUMNS if any(get(m) for m in shown)]
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("migration")
-    table.add_column("batch", justify="right")
-    table.add_column("applied at")
+    for title, _get in extra:
+        table.add_column(title, justify="right" if title == "batch" else "left")
     table.add_column("state")
-    migrations = report.migrations
-    for row in _visible_rows(migrations):
+    next_one = report.first_pending if report.note else None
+    for row in rows:
         if isinstance(row, tuple):
-            table.add_row("", f"[dim]{_gap_text(migrations, *row)}[/]", "", "", "")
+            gap = f"[dim]{_gap_text(migrations, *row)}[/]"
+            table.add_row("", gap, *([""] * len(extra)), "")
             continue
         m = migrations[row]
         label = m.id if not m.name or m.name == m.id else f"{m.id} [dim]{m.name}[/]"
         style = _STYLE.get(m.state.value, "")
-        table.add_row(
-            str(row + 1),
-            label,
-            "" if m.batch is None else str(m.batch),
-            m.applied_at or "",
-            f"[{style}]{m.state.value}[/]",
-        )
+        state = f"[{style}]{m.state.value}[/]"
+        if m is next_one:
+            state = f"[bold {style}]{m.state.value} ← next[/]"
+        table.add_row(str(row + 1), label, *(get(m) for _t, get in extra), state)
     return table
 
 
@@ -185,6 +201,8 @@ def render_status(report: StatusReport) -> None:
             f"[bold red]failed:[/] {escape(failed.id)}{escape(where)}: "
             f"{escape(details.get('error', 'unknown error'))}"
         )
+    if report.note:
+        stdout.print(f"[yellow]note:[/] {escape(report.note)}")
     if report.internal_tables:
         stdout.print(
             f"[dim]dbmedic's journal ({', '.join(report.internal_tables)}) records the failed "

@@ -2,7 +2,8 @@
 
 A framework-neutral description of the seed incident's application (a Laravel-like appointment
 and voice-AI platform). Renderers turn it into files: :mod:`dbmedic.demo.render_dbmate` writes
-dbmate SQL migrations per dialect; a Laravel renderer can write PHP migrations from the same spec.
+dbmate SQL migrations per dialect; :mod:`dbmedic.demo.render_laravel` writes the same migrations as a
+Laravel 8 application (``write_laravel_app``).
 Nothing in dbmedic's tool code knows this application: the demo is data.
 
 The story, as in the seed report: migration ``2025_10_23_162250_add_priority_to_policy_configurations``

@@ -99,7 +99,7 @@ def open_context(
     try:
         with target.connect() as conn:
             names = table_names(target, conn)
-            live = target.dialect.inspect(conn, target.info)
+            live = target.dialect.inspect(conn, target.info).without_internal_tables()
         if fw is None:
             fw = framework_from_tables(target, root, names)
         if environment:
