@@ -455,7 +455,7 @@ def _diagnose(
     blocked = impact.blocked(timeline, ref_batches)
     critical_rows = impact.critical_tables(list(critical), live, timeline, by_id)
 
-    plan = options.resume_plan(h, todo, live, dialect)
+    plan = options.resume_plan(h, todo, live, dialect, ordered=fw.ordered_history)
     resume_r: Rehearsal | None = None
     if evidence is Evidence.REHEARSED and todo and not plan.conflicts:
         if plan.mark or plan.run_first:
