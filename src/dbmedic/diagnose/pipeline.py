@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +25,12 @@ from dbmedic.diagnose.history import (
     statements_from_files,
     statements_from_framework,
 )
-from dbmedic.diagnose.rehearse import Rehearsal, rehearse_current, rehearse_reset, rehearse_resume
+from dbmedic.diagnose.rehearse import (
+    Rehearsal,
+    ResetInBackground,
+    rehearse_current,
+    rehearse_resume,
+)
 from dbmedic.diagnosis import (
     Cause,
     Diagnosis,
@@ -379,28 +384,50 @@ def _diagnose(
     rehearse: bool,
     unavailable: type[Exception],
 ) -> Diagnosis:
-    fw, root, target, live = ctx.fw, ctx.root, ctx.target, ctx.live
+    fw, root, target = ctx.fw, ctx.root, ctx.target
     dialect = target.dialect.name
-    by_id = {m.id: m for m in ctx.migrations}
-    todo = not_applied(ctx.migrations)
     shadow_note: str | None = None
-    reset_r: Rehearsal | None = None
     evidence = Evidence.REHEARSED if rehearse else Evidence.SIMULATED
     if not rehearse:
         shadow_note = "rehearsal switched off"
 
+    background: ResetInBackground | None = None
     with clock("reset", "rehearsing a fresh run on an empty shadow database"):
         h = statements_from_files(fw, root, target.dialect.family or dialect)
         if rehearse:
+            background = ResetInBackground(
+                fw, target, root, ctx.migrations, clock.say, want_sql=h is None
+            )
             try:
-                reset_r = rehearse_reset(
-                    fw, target, root, ctx.migrations, clock.say, want_sql=h is None
-                )
-                h = h or reset_r.history
+                printed = background.history()  # waits for the shadow (and the SQL, if asked)
+                h = h or printed
             except unavailable as e:
-                evidence, shadow_note = Evidence.SIMULATED, str(e)
+                evidence, shadow_note, background = Evidence.SIMULATED, str(e), None
         if h is None:
             h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
+    try:
+        return _rehearsed(ctx, clock, reference, critical, h, evidence, shadow_note, background)
+    finally:
+        if background is not None:
+            with suppress(BaseException):
+                background.result()  # its shadow is dropped before diagnose returns
+
+
+def _rehearsed(
+    ctx: Context,
+    clock: Clock,
+    reference: str | None,
+    critical: Sequence[str],
+    h: Histories,
+    evidence: Evidence,
+    shadow_note: str | None,
+    background: ResetInBackground | None,
+) -> Diagnosis:
+    fw, root, target, live = ctx.fw, ctx.root, ctx.target, ctx.live
+    dialect = target.dialect.name
+    by_id = {m.id: m for m in ctx.migrations}
+    todo = not_applied(ctx.migrations)
+    reset_r: Rehearsal | None = None
 
     with clock("simulation", "simulating the migration history"):
         sim_all = simulate_from_zero(h, ctx.migrations, dialect) if h.complete else None
@@ -465,6 +492,9 @@ def _diagnose(
                 )
         else:
             resume_r = now_r
+    if background is not None:
+        with clock("reset-wait", "waiting for the fresh run on the empty shadow database"):
+            reset_r = background.result()
     marked_ids = set(plan.mark)
     skip = {mid: len(h.statements.get(mid, ())) for mid in marked_ids}
     sim_resume = (
