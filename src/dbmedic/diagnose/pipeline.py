@@ -392,20 +392,20 @@ def _diagnose(
         shadow_note = "rehearsal switched off"
 
     background: ResetInBackground | None = None
-    with clock("reset", "rehearsing a fresh run on an empty shadow database"):
-        h = statements_from_files(fw, root, target.dialect.family or dialect)
-        if rehearse:
-            background = ResetInBackground(
-                fw, target, root, ctx.migrations, clock.say, want_sql=h is None
-            )
-            try:
-                printed = background.history()  # waits for the shadow (and the SQL, if asked)
-                h = h or printed
-            except unavailable as e:
-                evidence, shadow_note, background = Evidence.SIMULATED, str(e), None
-        if h is None:
-            h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
     try:
+        with clock("reset", "rehearsing a fresh run on an empty shadow database"):
+            h = statements_from_files(fw, root, target.dialect.family or dialect)
+            if rehearse:
+                background = ResetInBackground(
+                    fw, target, root, ctx.migrations, clock.say, want_sql=h is None
+                )
+                try:
+                    printed = background.history()  # waits for the shadow (and SQL, if asked)
+                    h = h or printed
+                except unavailable as e:
+                    evidence, shadow_note, background = Evidence.SIMULATED, str(e), None
+            if h is None:
+                h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
         return _rehearsed(ctx, clock, reference, critical, h, evidence, shadow_note, background)
     finally:
         if background is not None:

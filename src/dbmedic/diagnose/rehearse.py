@@ -171,6 +171,7 @@ class ResetInBackground:
         self._history: Histories | None = None
         self._outcome: Rehearsal | None = None
         self._error: BaseException | None = None
+        self._started = False
         outer_say = say
 
         def quiet(message: str) -> None:
@@ -179,6 +180,7 @@ class ResetInBackground:
 
         def ready(history: Histories | None) -> None:
             self._history = history
+            self._started = True
             self._ready.set()
 
         def work() -> None:
@@ -196,8 +198,8 @@ class ResetInBackground:
 
     def history(self) -> Histories | None:
         self._ready.wait()
-        if self._error is not None and self._outcome is None and self._history is None:
-            raise self._error
+        if not self._started and self._error is not None:
+            raise self._error  # no shadow (privileges) or the framework could not print its SQL
         return self._history
 
     def result(self) -> Rehearsal:
