@@ -246,6 +246,10 @@ class Guard:
     """``php``, ``python``, ``sql``."""
     snippet: str
     note: str = ""
+    original: str | None = None
+    """The exact text in ``file`` (from ``line`` to ``end_line``) that ``snippet`` replaces;
+    None when the statement could not be found and the snippet is a template."""
+    end_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,23 +13,29 @@ from diagnose_helpers import shadow_databases
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from dbtest import ADMIN_URLS
+from dbmedic.shadow import SHADOW_MARK
+from dbtest import ADMIN_URLS, DatabaseFactory
 from migration_helpers import copy_fixture_app
 
 
 @pytest.fixture(autouse=True)
-def no_shadow_left(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test (passed or failed), no shadow of the test's databases exists.
+def no_shadow_left(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After each test (passed or failed), no shadow database of its databases exists.
 
-    Only this test's databases are looked at: tests running beside it (pytest-xdist) may hold
-    live shadows of their own at this moment.
+    Only shadows of the databases this test made count: other people's runs on the same
+    servers (benchmarks, other test sessions) have shadows of their own at any moment.
     """
+    made: list[str] = []
+    original = DatabaseFactory.new
+
+    def new(self: DatabaseFactory, prefix: str = "t") -> str:
+        url = original(self, prefix)
+        made.append(Path(make_url(url).database or "").stem)
+        return url
+
+    monkeypatch.setattr(DatabaseFactory, "new", new)
     yield
-    factory = request.node.funcargs.get("db_factory")
-    if factory is None:
-        return
-    mine = [f"{name}_dbmedic_shadow_" for name in factory.created]
-    assert [s for s in shadow_databases() if s.startswith(tuple(mine))] == []
+    assert [s for s in shadow_databases() if s.split(SHADOW_MARK)[0] in made] == []
 
 
 @pytest.fixture

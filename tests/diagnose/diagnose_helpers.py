@@ -6,6 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from dbmedic.connect import open_reference
+from dbmedic.diagnosis import Guard
 from dbtest import ADMIN_URLS, server_problem
 
 
@@ -33,3 +35,20 @@ def write_dbmate(root: Path, files: dict[str, str]) -> Path:
     for name, body in files.items():
         (folder / f"{name}.sql").write_text(f"-- migrate:up\n{body.strip()}\n\n-- migrate:down\n")
     return root
+
+
+def apply_guard(root: Path, guard: Guard) -> str:
+    """Paste the snippet over the quoted statement; returns the new file text."""
+    assert guard.file is not None and guard.original is not None, guard
+    path = root / guard.file
+    text = path.read_text()
+    assert text.count(guard.original) == 1
+    lines = text.split("\n")
+    assert "\n".join(lines[guard.line - 1 : guard.end_line]).startswith(guard.original)  # type: ignore[operator]
+    path.write_text(text.replace(guard.original, guard.snippet))
+    return path.read_text()
+
+
+def columns_of(url: str, table: str) -> list[str]:
+    with open_reference(url) as db, db.connect() as conn:
+        return list(db.dialect.inspect(conn, db.info).tables[table].columns)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from diagnose_helpers import apply_guard
+from diagnose_helpers import columns_of as _columns
 
 from dbmedic import api
 from dbmedic.connect import open_reference, open_target
@@ -99,6 +101,22 @@ def test_seed_incident_end_to_end(
         assert fw.migrate(db, app).ok
     assert {"retell_call_sessions", "conversation_flows"} <= _tables(copy)
 
+    # the guard is real code: pasted over the statement, a fresh run from zero passes
+    assert (
+        d.guard.original
+        == "            $table->integer('priority')->default(999)->after('is_default');"
+    )
+    assert d.guard.snippet == (
+        "            if (! Schema::hasColumn('policy_configurations', 'priority')) {\n"
+        "                $table->integer('priority')->default(999)->after('is_default');\n"
+        "            }"
+    )
+    assert (d.guard.line, d.guard.end_line) == (12, 12)
+    apply_guard(app, d.guard)
+    again = db_factory.new("guarded")
+    assert _migrate(app, again, "laravel").ok  # type: ignore[attr-defined]
+    assert "priority" in _columns(again, "policy_configurations")
+
 
 @pytest.mark.backend("mariadb")
 @pytest.mark.parametrize(
@@ -145,8 +163,9 @@ def test_laravel_failure_kinds(
 
 @pytest.mark.backend("postgresql")
 def test_django_duplicate_column_on_postgresql(
-    backend: str, db_url: str, copy_fixture: Callable[[str], Path]
+    backend: str, db_factory: DatabaseFactory, copy_fixture: Callable[[str], Path]
 ) -> None:
+    db_url = db_factory.new()
     project = copy_fixture("django_shop")
     result = _migrate(project, db_url, "django")
     assert result.failed == "orders.0002_order_note_priority"  # type: ignore[attr-defined]
@@ -164,3 +183,11 @@ def test_django_duplicate_column_on_postgresql(
     reset = d.option(Strategy.RESET)
     assert reset is not None and reset.predicted_ok is False
     assert reset.fails_at == "orders.0002_order_note_priority"
+    assert d.guard.original is not None and "RunSQL" in d.guard.snippet
+    apply_guard(project, d.guard)
+    fresh = db_factory.new("guarded")
+    fresh_run = _migrate(project, fresh, "django")
+    # past 0002 now; the project's 0003 fails on purpose for another reason (legacy_warehouse)
+    assert "orders.0002_order_note_priority" in fresh_run.applied  # type: ignore[attr-defined]
+    assert fresh_run.failed == "orders.0003_shipment"  # type: ignore[attr-defined]
+    assert {"note", "priority"} <= set(_columns(fresh, "orders_order"))

@@ -34,6 +34,7 @@ from dbmedic.simulate import Simulation
 
 E = ErrorClass
 _DUPLICATE = {E.DUPLICATE_COLUMN, E.DUPLICATE_TABLE, E.DUPLICATE_KEY_NAME}
+DUPLICATE = frozenset(_DUPLICATE)
 _MISSING = {E.UNKNOWN_COLUMN, E.UNKNOWN_TABLE, E.UNKNOWN_KEY}
 _KIND = {
     E.PERMISSION_DENIED: "permission",
@@ -277,6 +278,13 @@ def explain(
             f"{label} already exists but no migration before {failing} creates it: "
             "it was created outside the migrations (by hand, a restore or another tool)"
         )
+        if any(s.migration == failing for s in creators):
+            text = (
+                f"{label} already exists but no migration before {failing} creates it; "
+                f"{failing} itself does, so an earlier run of it most likely stopped after that "
+                "statement without rolling it back (DDL is not transactional here), unless it "
+                "was created by hand"
+            )
         return Cause("duplicate", object_kind, obj, tuple(creators), True, text)
     if target.kind == "missing":
         if before:

@@ -85,7 +85,9 @@ def lint(
             )
             guard = guard_for(
                 fw.name, cause, first_bad.migration, first_bad.file, first_bad.line,
-                first_bad.statement, target.dialect.add_column_if_not_exists,
+                first_bad.statement, target.dialect.add_column_if_not_exists, root=root,
+                dialect=target.dialect,
+                statements=[statement_sql(x) for x in h.statements.get(first_bad.migration, ())],
             )  # fmt: skip
         return Lint(
             framework=fw.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dbmedic.diagnose.history import Histories, statement_sql
 from dbmedic.diagnosis import Conflict, Evidence, Recommendation, RepairOption, Strategy
@@ -12,13 +13,18 @@ from dbmedic.errorclass import ErrorClass
 from dbmedic.model import Migration, Schema
 from dbmedic.simulate import Presence
 
+if TYPE_CHECKING:
+    from dbmedic.effectcheck import EffectCheck
+
 
 @dataclass(frozen=True, slots=True)
 class ResumePlan:
     mark: tuple[str, ...] = ()
-    """Pending migrations whose effects are all present: recorded as applied."""
+    """Pending migrations recorded as applied, in order: those whose effects are all present,
+    those in ``run_first`` (after their statements ran), wherever they stand among the pending."""
     run_first: dict[str, list[str]] = field(default_factory=dict)
-    """Half-applied migrations: their statements whose effects are missing (then recorded)."""
+    """Half-applied migrations: their statements whose effects are missing (then recorded); in an
+    ordered history also the not-present migrations before a marked one (all their statements)."""
     conflicts: tuple[Conflict, ...] = ()
 
 
@@ -44,13 +50,41 @@ def _repair_steps(kind: str, obj: str, migration: str, dialect_quote: str = "") 
     )
 
 
-def resume_plan(h: Histories, todo: Sequence[Migration], live: Schema, dialect: str) -> ResumePlan:
-    """Walk the pending migrations from the first one while their effects are (partly) present.
+def _conflicts(m: Migration, checks: Sequence[EffectCheck]) -> list[Conflict]:
+    out = []
+    for c in checks:
+        if c.presence is Presence.CONFLICT:
+            kind = type(c.effect.change).__name__
+            kind = "table" if kind == "AddTable" else "column" if "Column" in kind else "index"
+            out.append(
+                Conflict(kind, c.subject, m.id, c.differences, _repair_steps(kind, c.subject, m.id))
+            )
+    return out
+
+
+def _state(checks: Sequence[EffectCheck]) -> Presence | None:
+    if not checks:
+        return None
+    if any(c.presence is Presence.CONFLICT for c in checks):
+        return Presence.CONFLICT
+    if all(c.presence is Presence.PRESENT for c in checks):
+        return Presence.PRESENT
+    return Presence.ABSENT
+
+
+def resume_plan(
+    h: Histories, todo: Sequence[Migration], live: Schema, dialect: str, *, ordered: bool = False
+) -> ResumePlan:
+    """Every pending migration whose effects are (partly) present, wherever it stands.
 
     A migration whose every effect is present is marked; one with some present and some absent
-    gets its absent statements run first, then is marked; a conflict stops the walk (it needs
-    the data-keeping repair). The first migration with nothing present ends the walk: from there
-    the framework runs the rest. Conflicts of later migrations are listed too.
+    gets its absent statements run first, then is marked. A migration with nothing present is
+    left to the framework, and the walk goes on past it: a later migration whose effects are
+    present (a table made by hand, a hotfix) is marked too. When the framework's history is
+    ``ordered`` (a migration may only be recorded after those before it: Django, Alembic), the
+    migrations in between are run as SQL and recorded first; one whose SQL is unknown or has no
+    effect dbmedic can check ends the walk. A conflict ends the walk (it needs the data-keeping
+    repair); conflicts of later migrations are listed too.
     """
     from dbmedic.effects import statement_effects
     from dbmedic.simulate import check_against
@@ -58,42 +92,34 @@ def resume_plan(h: Histories, todo: Sequence[Migration], live: Schema, dialect: 
     mark: list[str] = []
     run_first: dict[str, list[str]] = {}
     conflicts: list[Conflict] = []
+    gap: list[tuple[str, list[str], bool]] = []
+    """Not-present migrations since the last marked one: (id, statements, runnable as SQL)."""
     walking = True
     for m in todo:
         statements = [statement_sql(s) for s in h.statements.get(m.id, ())]
         states: list[tuple[str, Presence | None]] = []
         for sql in statements:
-            effects = statement_effects(sql, dialect, live)
-            checks = check_against(live, effects)
-            for c in checks:
-                if c.presence is Presence.CONFLICT:
-                    kind = type(c.effect.change).__name__
-                    kind = (
-                        "table" if kind == "AddTable" else "column" if "Column" in kind else "index"
-                    )
-                    conflicts.append(
-                        Conflict(
-                            kind,
-                            c.subject,
-                            m.id,
-                            c.differences,
-                            _repair_steps(kind, c.subject, m.id),
-                        )
-                    )
-            if not checks:
-                states.append((sql, None))
-            elif any(c.presence is Presence.CONFLICT for c in checks):
-                states.append((sql, Presence.CONFLICT))
-            elif all(c.presence is Presence.PRESENT for c in checks):
-                states.append((sql, Presence.PRESENT))
-            else:
-                states.append((sql, Presence.ABSENT))
+            checks = check_against(live, statement_effects(sql, dialect, live))
+            conflicts.extend(_conflicts(m, checks))
+            states.append((sql, _state(checks)))
         if not walking:
             continue
         found = [p for _, p in states if p is not None]
-        if not found or Presence.PRESENT not in found or Presence.CONFLICT in found:
+        if Presence.CONFLICT in found:
             walking = False
             continue
+        if not found or Presence.PRESENT not in found:
+            runnable = bool(statements) and all(p is not None for _, p in states)
+            gap.append((m.id, statements, runnable))
+            continue
+        if ordered and gap:
+            if not all(runnable for _, _, runnable in gap):
+                walking = False
+                continue
+            for mid, sts, _ in gap:
+                run_first[mid] = sts
+                mark.append(mid)
+        gap = []
         absent = [sql for sql, p in states if p is Presence.ABSENT]
         if absent:
             run_first[m.id] = absent

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,11 +25,18 @@ from dbmedic.diagnose.history import (
     statements_from_files,
     statements_from_framework,
 )
-from dbmedic.diagnose.rehearse import Rehearsal, rehearse_current, rehearse_reset, rehearse_resume
+from dbmedic.diagnose.rehearse import (
+    Rehearsal,
+    ResetInBackground,
+    rehearse_current,
+    rehearse_resume,
+)
 from dbmedic.diagnosis import (
+    Cause,
     Diagnosis,
     Evidence,
     Failure,
+    Guard,
     RepairOption,
     SimulationNote,
     Strategy,
@@ -377,28 +384,50 @@ def _diagnose(
     rehearse: bool,
     unavailable: type[Exception],
 ) -> Diagnosis:
-    fw, root, target, live = ctx.fw, ctx.root, ctx.target, ctx.live
+    fw, root, target = ctx.fw, ctx.root, ctx.target
     dialect = target.dialect.name
-    by_id = {m.id: m for m in ctx.migrations}
-    todo = not_applied(ctx.migrations)
     shadow_note: str | None = None
-    reset_r: Rehearsal | None = None
     evidence = Evidence.REHEARSED if rehearse else Evidence.SIMULATED
     if not rehearse:
         shadow_note = "rehearsal switched off"
 
-    with clock("reset", "rehearsing a fresh run on an empty shadow database"):
-        h = statements_from_files(fw, root, target.dialect.family or dialect)
-        if rehearse:
-            try:
-                reset_r = rehearse_reset(
+    background: ResetInBackground | None = None
+    try:
+        with clock("reset", "rehearsing a fresh run on an empty shadow database"):
+            h = statements_from_files(fw, root, target.dialect.family or dialect)
+            if rehearse:
+                background = ResetInBackground(
                     fw, target, root, ctx.migrations, clock.say, want_sql=h is None
                 )
-                h = h or reset_r.history
-            except unavailable as e:
-                evidence, shadow_note = Evidence.SIMULATED, str(e)
-        if h is None:
-            h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
+                try:
+                    printed = background.history()  # waits for the shadow (and SQL, if asked)
+                    h = h or printed
+                except unavailable as e:
+                    evidence, shadow_note, background = Evidence.SIMULATED, str(e), None
+            if h is None:
+                h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
+        return _rehearsed(ctx, clock, reference, critical, h, evidence, shadow_note, background)
+    finally:
+        if background is not None:
+            with suppress(BaseException):
+                background.result()  # its shadow is dropped before diagnose returns
+
+
+def _rehearsed(
+    ctx: Context,
+    clock: Clock,
+    reference: str | None,
+    critical: Sequence[str],
+    h: Histories,
+    evidence: Evidence,
+    shadow_note: str | None,
+    background: ResetInBackground | None,
+) -> Diagnosis:
+    fw, root, target, live = ctx.fw, ctx.root, ctx.target, ctx.live
+    dialect = target.dialect.name
+    by_id = {m.id: m for m in ctx.migrations}
+    todo = not_applied(ctx.migrations)
+    reset_r: Rehearsal | None = None
 
     with clock("simulation", "simulating the migration history"):
         sim_all = simulate_from_zero(h, ctx.migrations, dialect) if h.complete else None
@@ -453,7 +482,7 @@ def _diagnose(
     blocked = impact.blocked(timeline, ref_batches)
     critical_rows = impact.critical_tables(list(critical), live, timeline, by_id)
 
-    plan = options.resume_plan(h, todo, live, dialect)
+    plan = options.resume_plan(h, todo, live, dialect, ordered=fw.ordered_history)
     resume_r: Rehearsal | None = None
     if evidence is Evidence.REHEARSED and todo and not plan.conflicts:
         if plan.mark or plan.run_first:
@@ -463,6 +492,9 @@ def _diagnose(
                 )
         else:
             resume_r = now_r
+    if background is not None:
+        with clock("reset-wait", "waiting for the fresh run on the empty shadow database"):
+            reset_r = background.result()
     marked_ids = set(plan.mark)
     skip = {mid: len(h.statements.get(mid, ())) for mid in marked_ids}
     sim_resume = (
@@ -473,7 +505,8 @@ def _diagnose(
     ref_text = (
         None if reference is None else reference if "://" not in reference else _redacted(reference)
     )
-    cause_text = cause.explanation if cause else None
+    fresh = _fresh_failure(ctx, h, reset_r, sim_all)
+    cause_text = fresh[1].explanation if fresh else cause.explanation if cause else None
     opts = (
         _reset_option(reset_r, sim_all, options.command(Strategy.RESET, app_text, target_text), cause_text),
         _resume_option(resume_r, sim_resume, plan, len(todo), options.command(Strategy.RESUME, app_text, target_text)),
@@ -481,12 +514,7 @@ def _diagnose(
                      options.command(Strategy.SYNC, app_text, target_text, ref_text)),
     )  # fmt: skip
     recommendation = options.recommend(opts, nothing_to_do=not todo and failing is None)
-    guard = None
-    if failing is not None:
-        guard = guard_for(
-            fw.name, cause, failing.migration.id, failing.file, failing.line, failing.statement,
-            target.dialect.add_column_if_not_exists,
-        )  # fmt: skip
+    guard = _guard(ctx, h, failing, cause, fresh)
     last_applied = next(
         (m for m in reversed(ctx.migrations) if m.state is MigrationState.APPLIED), None
     )
@@ -528,6 +556,46 @@ def _diagnose(
         # reports are dated by it, never by when they are rendered.
         taken_at=live.taken_at or _utc_now(),
     )
+
+
+def _fresh_failure(
+    ctx: Context, h: Histories, reset_r: Rehearsal | None, sim_all: Simulation | None
+) -> tuple[Failure, Cause] | None:
+    """Where and why the fresh run (the reset rehearsal) fails, when it does."""
+    if reset_r is None or reset_r.ok:
+        return None
+    by_id = {m.id: m for m in ctx.migrations}
+    fresh = _failure_from_rehearsal(reset_r, by_id, h, sim_all)
+    if fresh is None:
+        return None
+    schema = sim_all.schema if sim_all is not None else ctx.live
+    name = ctx.target.dialect.name
+    t = causes.find_target(fresh.error_class, fresh.statement, fresh.error, schema, name)
+    sites = causes.sites(t.key, sim_all, by_id, ctx.root, fresh.migration.id)
+    order = [m.id for m in ctx.migrations]
+    return fresh, causes.explain(t, sites, fresh.migration.id, order, h.complete, fresh.error)
+
+
+def _guard(
+    ctx: Context,
+    h: Histories,
+    failing: Failure | None,
+    cause: Cause | None,
+    fresh: tuple[Failure, Cause] | None,
+) -> Guard | None:
+    """The guard for the fresh run's duplicate when reset fails on one (that is what a guard
+    is for: the migration must pass from zero); else for the current failure."""
+    dialect = ctx.target.dialect
+    if fresh is not None and fresh[0].error_class in causes.DUPLICATE and fresh[0].statement:
+        failing, cause = fresh
+    if failing is None:
+        return None
+    mid = failing.migration.id
+    return guard_for(
+        ctx.fw.name, cause, mid, failing.file, failing.line, failing.statement,
+        dialect.add_column_if_not_exists, root=ctx.root, dialect=dialect,
+        statements=[statement_sql(x) for x in h.statements.get(mid, ())],
+    )  # fmt: skip
 
 
 def _utc_now() -> str:

@@ -87,9 +87,11 @@ def rehearse_reset(
     say: Say,
     *,
     want_sql: bool,
+    on_ready: Callable[[Histories | None], None] | None = None,
 ) -> Rehearsal:
     """Writes (a shadow only): on an EMPTY shadow, optionally print every migration's SQL
-    (pretend / sqlmigrate / offline), then run every migration from zero."""
+    (pretend / sqlmigrate / offline), then run every migration from zero. ``on_ready`` gets
+    that SQL (or None) once the shadow exists and before the run starts."""
     from dbmedic.diagnose.history import statements_from_framework
     from dbmedic.shadow import shadow_database
 
@@ -99,6 +101,8 @@ def rehearse_reset(
         if want_sql:
             say("reading every migration's SQL from the framework")
             history = statements_from_framework(fw, sh, root, migrations, complete=True)
+        if on_ready is not None:
+            on_ready(history)
         say(f"rehearsing a fresh run of all migrations on {sh.name}")
         t0 = time.perf_counter()
         result = _as_target(fw.migrate(sh, root), sh, target)
@@ -140,3 +144,67 @@ def rehearse_resume(
         migrate_s = time.perf_counter() - t0
         cls = _classified(sh, result)
     return Rehearsal(result, time.perf_counter() - started, migrate_s, cls, tuple(mark), ran)
+
+
+class ResetInBackground:
+    """The reset rehearsal on its own thread (the framework is a separate, single-threaded
+    process: PHP, Python), so it overlaps the rehearsals on copies of the target.
+
+    :meth:`history` waits until the shadow exists and, when asked for, the framework printed
+    every migration's SQL (the simulation needs it); :meth:`result` waits for the whole run.
+    The thread drops its shadow itself, also when the caller fails (always call result()).
+    """
+
+    def __init__(
+        self,
+        fw: Framework,
+        target: Database,
+        root: Path,
+        migrations: Sequence[Migration],
+        say: Say,
+        *,
+        want_sql: bool,
+    ) -> None:
+        import threading
+
+        self._ready = threading.Event()
+        self._history: Histories | None = None
+        self._outcome: Rehearsal | None = None
+        self._error: BaseException | None = None
+        self._started = False
+        outer_say = say
+
+        def quiet(message: str) -> None:
+            if not self._ready.is_set():
+                outer_say(message)
+
+        def ready(history: Histories | None) -> None:
+            self._history = history
+            self._started = True
+            self._ready.set()
+
+        def work() -> None:
+            try:
+                self._outcome = rehearse_reset(
+                    fw, target, root, migrations, quiet, want_sql=want_sql, on_ready=ready
+                )
+            except BaseException as e:  # handed to the caller by history()/result()
+                self._error = e
+            finally:
+                self._ready.set()
+
+        self._thread = threading.Thread(target=work, name="dbmedic-reset-rehearsal", daemon=True)
+        self._thread.start()
+
+    def history(self) -> Histories | None:
+        self._ready.wait()
+        if not self._started and self._error is not None:
+            raise self._error  # no shadow (privileges) or the framework could not print its SQL
+        return self._history
+
+    def result(self) -> Rehearsal:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None
+        return self._outcome

@@ -155,6 +155,13 @@ class Dialect:
 
     add_column_if_not_exists: ClassVar[bool] = False
     """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS`` exists (MariaDB, PostgreSQL; not MySQL 8, SQLite)."""
+    create_index_if_not_exists: ClassVar[bool] = True
+    """``CREATE INDEX IF NOT EXISTS`` exists (MariaDB, PostgreSQL, SQLite; not MySQL 8)."""
+
+    exists_queries: ClassVar[dict[str, str]] = {}
+    """Per object kind (``column``, ``index``, ``foreign_key``): a catalog query taking (table,
+    name) as ``?`` parameters that returns a row when the object exists. Shown to users inside
+    guards for their migrations (Laravel ``DB::select``, a check before a SQLite statement)."""
 
     def create_database_sql(
         self, name: str, charset: str | None = None, collation: str | None = None

@@ -54,6 +54,8 @@ class Revision:
 class Alembic(Framework):
     tracking_table: ClassVar[str] = "alembic_version"
     """``version_table`` in env.py's ``context.configure``; override in a subclass if renamed."""
+    ordered_history: ClassVar[bool] = True
+    """The version table holds heads only: stamping a revision marks its ancestors."""
     ini_name: ClassVar[str] = "alembic.ini"
 
     def detect(self, root: Path) -> bool:

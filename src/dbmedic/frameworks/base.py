@@ -52,6 +52,9 @@ class Framework:
     tracking_table: ClassVar[str] = ""
     runs_natively: ClassVar[bool] = False
     """True for the dbmate-style SQL runner that dbmedic carries out itself."""
+    ordered_history: ClassVar[bool] = False
+    """True when a migration may only be recorded as applied after every one before it
+    (Django's dependency graph, Alembic's heads); False when the record is a set (Laravel, dbmate)."""
     read_only_recognition: ClassVar[bool] = False
     """True for tools dbmedic only reads (Flyway, golang-migrate)."""
     environment: str | None = None

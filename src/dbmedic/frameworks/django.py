@@ -59,6 +59,8 @@ class Node:
 @register_framework("django")
 class Django(Framework):
     tracking_table: ClassVar[str] = "django_migrations"
+    ordered_history: ClassVar[bool] = True
+    """``migrate`` raises InconsistentMigrationHistory for a migration recorded before its dependency."""
 
     def detect(self, root: Path) -> bool:
         return (root / "manage.py").is_file()

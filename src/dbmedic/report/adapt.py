@@ -7,6 +7,7 @@ format what this module hands them.
 
 from __future__ import annotations
 
+import textwrap
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -121,7 +122,7 @@ def diagnosis_view(d: Diagnosis) -> rv.ReportView:
         guard=(
             rv.GuardSnippet(
                 language=d.guard.language,
-                code=d.guard.snippet,
+                code=textwrap.dedent(d.guard.snippet),
                 migration=d.guard.migration,
                 file=d.guard.file,
                 line=d.guard.line,

@@ -132,18 +132,15 @@ def timeline(view: ReportView) -> Picture:
             if m.state is MarkState.FAILED:
                 cx = mx + mark_w / 2
                 lines.append(Line(cx, y + mark_h + 2, cx, y + mark_h + 12, PALETTE["failed"]))
-                anchor = "start" if cx < WIDTH * 0.6 else "end"
-                tx = cx - 4 if anchor == "start" else cx + 4
-                texts.append(
-                    Text(
-                        max(tx, 0),
-                        y + mark_h + 26,
-                        f"failed: {m.id}",
-                        anchor,
-                        "bold",
-                        PALETTE["failed"],
-                    )
-                )
+                text = f"failed: {m.id}"
+                width = 7.2 * len(text)  # 12 px bold: a generous estimate, so nothing is cut
+                if cx - 4 + width <= WIDTH:
+                    anchor, tx = "start", cx - 4
+                elif cx + 4 - width >= 0:
+                    anchor, tx = "end", cx + 4
+                else:  # wider than either side: as far left as it fits
+                    anchor, tx = "start", max(WIDTH - width, 0.0)
+                texts.append(Text(tx, y + mark_h + 26, text, anchor, "bold", PALETTE["failed"]))
         y += mark_h + 8 + (label_h if row == failing_row else 0)
     label = (
         f"Migration timeline: {view.counts.total} migrations, {view.counts.applied} applied, "

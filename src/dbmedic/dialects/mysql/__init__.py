@@ -78,6 +78,17 @@ class MySQL(Dialect):
     transactional_ddl = False
     """DDL commits implicitly: https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html"""
     catalog: ClassVar[SqlFiles | None] = VariantSqlFiles(__package__)
+    create_index_if_not_exists: ClassVar[bool] = False
+    """https://dev.mysql.com/doc/refman/8.0/en/create-index.html has no IF NOT EXISTS"""
+    exists_queries: ClassVar[dict[str, str]] = {
+        "column": "SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE()"
+        " AND table_name = ? AND column_name = ?",
+        "index": "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE()"
+        " AND table_name = ? AND index_name = ?",
+        "foreign_key": "SELECT 1 FROM information_schema.table_constraints"
+        " WHERE table_schema = DATABASE() AND table_name = ? AND constraint_name = ?"
+        " AND constraint_type = 'FOREIGN KEY'",
+    }
 
     generated_nullability: ClassVar[bool] = True
     """MySQL accepts NULL/NOT NULL on a generated column; MariaDB rejects both."""
@@ -204,6 +215,8 @@ class MariaDB(MySQL):
     escaped_expressions = False
     add_column_if_not_exists = True
     """https://mariadb.com/kb/en/alter-table/#add-column"""
+    create_index_if_not_exists = True
+    """https://mariadb.com/kb/en/create-index/"""
 
     def quoted_defaults(self, info: ServerInfo) -> bool:
         """MariaDB 10.2.7+ prints COLUMN_DEFAULT as SQL: https://mariadb.com/kb/en/information-schema-columns-table/"""

@@ -51,6 +51,15 @@ class PostgreSQL(Dialect):
     catalog: ClassVar[SqlFiles | None] = SqlFiles(__package__)
     add_column_if_not_exists = True
     """https://www.postgresql.org/docs/current/sql-altertable.html"""
+    exists_queries: ClassVar[dict[str, str]] = {
+        "column": "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = ? AND column_name = ?",
+        "index": "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema()"
+        " AND tablename = ? AND indexname = ?",
+        "foreign_key": "SELECT 1 FROM information_schema.table_constraints"
+        " WHERE table_schema = current_schema() AND table_name = ? AND constraint_name = ?"
+        " AND constraint_type = 'FOREIGN KEY'",
+    }
 
     # --- connection -------------------------------------------------------------------------
     def server_info(self, conn: Connection) -> ServerInfo:

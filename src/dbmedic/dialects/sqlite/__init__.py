@@ -33,6 +33,11 @@ _ERRORS = (
 class SQLite(Dialect):
     databases_are_files: ClassVar[bool] = True
     """A scratch database is a temporary file."""
+    exists_queries: ClassVar[dict[str, str]] = {
+        "column": "SELECT 1 FROM pragma_table_info(?) WHERE name = ?",
+        "index": "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name = ?",
+    }
+    """https://www.sqlite.org/pragma.html#pragfunc (table-valued pragma functions)"""
     family = "sqlite"
     driver = "sqlite"
     sqlglot_dialect = "sqlite"
