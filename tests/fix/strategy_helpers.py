@@ -157,3 +157,9 @@ def laravel_incident(tmp_path: Path, url: str, hotfix: str | None = None) -> Pat
     if hotfix is not None:
         assert migrate(app, url, "laravel").failed == SEED  # type: ignore[attr-defined]
     return app
+
+
+# --- the incident on Django (tests/fixtures/django_shop) -----------------------------------------
+
+DJANGO_FAILING = "orders.0002_order_note_priority"
+"""0001 creates orders_order.priority, 0002 adds it again: migrate stops here."""
