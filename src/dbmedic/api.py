@@ -7,7 +7,7 @@ is reported through an optional ``progress`` callback. The CLI is a thin layer o
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -248,12 +248,14 @@ def diagnose(
     critical: Any = (),
     framework: str | None = None,
     environment: str | None = None,
-    rehearse: bool = True,
+    rehearse: bool | Collection[str] = True,
     progress: Any = None,
 ) -> Any:
     """Read-only on ``db``: failure point, error class, cause, blocked migrations, critical
     tables, parity with ``reference``, and which repair (reset, resume, sync) will work,
     rehearsed on shadow databases (``<db>_dbmedic_shadow_<hex>``, always dropped).
+    ``rehearse``: True (all), False (none, simulated only) or the names of the rehearsals to
+    run among ``reset``, ``current``, ``resume`` (``{"reset"}`` for planning a reset).
 
     Returns a :class:`dbmedic.diagnosis.Diagnosis`. Raises ConfigError, ConnectError,
     MigrationError. ``progress(phase, message)`` is called at each phase.

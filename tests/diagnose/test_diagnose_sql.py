@@ -15,6 +15,7 @@ from dbmedic import api
 from dbmedic.connect import open_reference
 from dbmedic.diagnosis import Evidence, Strategy
 from dbmedic.errorclass import ErrorClass as E
+from dbmedic.errors import ConfigError
 from dbtest import DatabaseFactory
 
 BASE = {
@@ -288,3 +289,24 @@ def test_shadow_is_dropped_when_the_rehearsal_is_interrupted(
         assert [s for s in shadow_databases() if s.startswith(f"{name}_dbmedic_shadow_")] == []
     finally:
         factory.drop_all()
+
+
+@pytest.mark.backend("sqlite")
+def test_only_the_named_rehearsals_run(backend: str, db_url: str, tmp_path: Path) -> None:
+    """rehearse={"reset"} (what a reset plan needs): the fresh run is rehearsed, the failure
+    point and resume are simulated, and no other shadow migrate runs."""
+    root = project(tmp_path, SQLITE_CASES[0])
+    assert not api.migrate(root, db_url).result.ok
+    phases: list[str] = []
+
+    d = api.diagnose(root, db_url, rehearse={"reset"}, progress=lambda p, m: phases.append(p))
+
+    reset, resume = d.option(Strategy.RESET), d.option(Strategy.RESUME)
+    assert reset is not None and reset.rehearsed and reset.predicted_ok is False
+    assert reset.fails_at == FAILING
+    assert resume is not None and not resume.rehearsed and resume.predicted_ok
+    assert d.failing is not None and d.failing.migration.id == FAILING
+    assert d.failing.evidence is Evidence.SIMULATED
+    assert "reset" in phases and "rehearsal" not in phases and "resume" not in phases
+    with pytest.raises(ConfigError, match="unknown rehearsal"):
+        api.diagnose(root, db_url, rehearse={"fresh"})

@@ -6,7 +6,6 @@ repair lock, a verified backup, every step, the verification and the hooks.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from dbmedic.apply import Outcome, apply_plan
@@ -22,9 +21,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def copy_app(tmp_path: Path, name: str) -> Path:
-    target = tmp_path / name
-    shutil.copytree(FIXTURES / name, target)
-    return target
+    """A private copy of a fixture app (the Laravel one over the demo's Laravel skeleton)."""
+    from migration_helpers import copy_fixture_app
+
+    return copy_fixture_app(name, tmp_path / name)
 
 
 def write_dbmate(root: Path, files: dict[str, str]) -> Path:
@@ -157,3 +157,9 @@ def laravel_incident(tmp_path: Path, url: str, hotfix: str | None = None) -> Pat
     if hotfix is not None:
         assert migrate(app, url, "laravel").failed == SEED  # type: ignore[attr-defined]
     return app
+
+
+# --- the incident on Django (tests/fixtures/django_shop) -----------------------------------------
+
+DJANGO_FAILING = "orders.0002_order_note_priority"
+"""0001 creates orders_order.priority, 0002 adds it again: migrate stops here."""

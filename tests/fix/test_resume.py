@@ -10,6 +10,7 @@ import pytest
 from strategy_helpers import (
     BLOCKED,
     CREATOR,
+    DJANGO_FAILING,
     LARAVEL_TABLES,
     SEED,
     carry_out,
@@ -224,8 +225,6 @@ def test_resume_laravel_on_mariadb(
 
 
 # --- Django on PostgreSQL -----------------------------------------------------------------------
-
-DJANGO_FAILING = "orders.0002_order_note_priority"
 
 
 @pytest.mark.backend("postgresql")

@@ -7,7 +7,7 @@ through that session), and every run of the framework happens on a shadow databa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +52,28 @@ if TYPE_CHECKING:
 
 DiagnoseProgress = Callable[[str, str], None]
 """progress(phase, message): phases status, simulation, rehearsal, reset, resume, parity."""
+
+
+REHEARSALS = frozenset({"reset", "current", "resume"})
+"""The rehearsals diagnose can run, each a framework migrate on its own shadow database:
+``reset`` (every migration from zero), ``current`` (migrate on a copy of the target, which
+locates the failure) and ``resume`` (mark, then migrate, on a copy)."""
+
+
+def rehearsals(rehearse: bool | Collection[str]) -> frozenset[str]:
+    """``True``: all of :data:`REHEARSALS`; ``False``: none; else the named ones (checked)."""
+    if isinstance(rehearse, bool):
+        return REHEARSALS if rehearse else frozenset()
+    chosen = frozenset(rehearse)
+    unknown = sorted(chosen - REHEARSALS)
+    if unknown:
+        from dbmedic.errors import ConfigError
+
+        raise ConfigError(
+            f"unknown rehearsal {', '.join(unknown)}",
+            hint=f"choose among {', '.join(sorted(REHEARSALS))}",
+        )
+    return chosen
 
 
 @dataclass
@@ -357,21 +379,25 @@ def diagnose(
     critical: Sequence[str] = (),
     framework: str | None = None,
     environment: str | None = None,
-    rehearse: bool = True,
+    rehearse: bool | Collection[str] = True,
     progress: DiagnoseProgress | None = None,
 ) -> Diagnosis:
     """Read-only on ``db``: where migrations stopped, why, what is blocked, which repair works.
 
     Runs the framework only on shadow databases; when none can be created the answer is
-    simulated (``evidence``, ``shadow_note``). Raises ConfigError, ConnectError, MigrationError.
+    simulated (``evidence``, ``shadow_note``). ``rehearse`` names the rehearsals to run (see
+    :data:`REHEARSALS`; True: all, False: none); what is not rehearsed is simulated (a plan for
+    reset needs only ``{"reset"}``, which saves two full migrate runs). Raises ConfigError,
+    ConnectError, MigrationError.
     """
     from dbmedic.shadow import ShadowUnavailable
 
+    wanted = rehearsals(rehearse)
     clock = Clock(progress)
     with clock("status", "reading migrations and schema"):
         ctx, close = open_context(app, db, framework, environment)
     try:
-        return _diagnose(ctx, clock, reference, critical, rehearse, ShadowUnavailable)
+        return _diagnose(ctx, clock, reference, critical, wanted, ShadowUnavailable)
     finally:
         close()
 
@@ -381,21 +407,21 @@ def _diagnose(
     clock: Clock,
     reference: str | None,
     critical: Sequence[str],
-    rehearse: bool,
+    wanted: frozenset[str],
     unavailable: type[Exception],
 ) -> Diagnosis:
     fw, root, target = ctx.fw, ctx.root, ctx.target
     dialect = target.dialect.name
     shadow_note: str | None = None
-    evidence = Evidence.REHEARSED if rehearse else Evidence.SIMULATED
-    if not rehearse:
+    evidence = Evidence.REHEARSED if wanted else Evidence.SIMULATED
+    if not wanted:
         shadow_note = "rehearsal switched off"
 
     background: ResetInBackground | None = None
     try:
         with clock("reset", "rehearsing a fresh run on an empty shadow database"):
             h = statements_from_files(fw, root, target.dialect.family or dialect)
-            if rehearse:
+            if "reset" in wanted:
                 background = ResetInBackground(
                     fw, target, root, ctx.migrations, clock.say, want_sql=h is None
                 )
@@ -406,7 +432,9 @@ def _diagnose(
                     evidence, shadow_note, background = Evidence.SIMULATED, str(e), None
             if h is None:
                 h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
-        return _rehearsed(ctx, clock, reference, critical, h, evidence, shadow_note, background)
+        return _rehearsed(
+            ctx, clock, reference, critical, h, evidence, shadow_note, background, wanted
+        )
     finally:
         if background is not None:
             with suppress(BaseException):
@@ -422,6 +450,7 @@ def _rehearsed(
     evidence: Evidence,
     shadow_note: str | None,
     background: ResetInBackground | None,
+    wanted: frozenset[str],
 ) -> Diagnosis:
     fw, root, target, live = ctx.fw, ctx.root, ctx.target, ctx.live
     dialect = target.dialect.name
@@ -434,9 +463,14 @@ def _rehearsed(
         sim_now = simulate_from(h, todo, live, dialect)
 
     now_r: Rehearsal | None = None
-    if evidence is Evidence.REHEARSED and todo:
+    if evidence is Evidence.REHEARSED and todo and "current" in wanted:
         with clock("rehearsal", "rehearsing migrate on a shadow copy"):
-            now_r = rehearse_current(fw, target, root, live, clock.say)
+            from dbmedic.shadow import ShadowUnavailable
+
+            try:
+                now_r = rehearse_current(fw, target, root, live, clock.say)
+            except ShadowUnavailable as e:  # reached when the reset rehearsal was not asked for
+                evidence, shadow_note = Evidence.SIMULATED, str(e)
 
     failing = (
         _failure_from_rehearsal(now_r, by_id, h, sim_now)
@@ -484,7 +518,7 @@ def _rehearsed(
 
     plan = options.resume_plan(h, todo, live, dialect, ordered=fw.ordered_history)
     resume_r: Rehearsal | None = None
-    if evidence is Evidence.REHEARSED and todo and not plan.conflicts:
+    if evidence is Evidence.REHEARSED and todo and not plan.conflicts and "resume" in wanted:
         if plan.mark or plan.run_first:
             with clock("resume", "rehearsing resume on a shadow copy"):
                 resume_r = rehearse_resume(

@@ -72,8 +72,9 @@ def plan_for_target(
 ) -> Plan:
     """Read-only on ``db`` (rehearsals run on shadow databases): the reset or resume plan.
 
-    Diagnoses ``db`` (for reset with its rehearsal on an empty shadow, which decides whether reset
-    may run and measures how long the migrations take; for resume simulated only), reads the facts the strategy needs and calls its pure planner. ``hooks``
+    Diagnoses ``db`` (for reset with only its rehearsal on an empty shadow, which decides whether
+    reset may run and measures how long the migrations take; for resume simulated only), reads
+    the facts the strategy needs and calls its pure planner. ``hooks``
     None (or empty) means the framework's defaults. Raises RefusedError (with where and why) when
     the strategy is predicted to fail, and whatever diagnose raises for bad input.
     """
@@ -81,12 +82,14 @@ def plan_for_target(
     from dbmedic.diagnose.history import not_applied
 
     url = db.url.render_as_string(hide_password=False)  # in-process only, never shown
-    # Reset must be rehearsed (a fresh run that fails would leave an empty database); resume
-    # checks every effect against the live schema itself, writes only after the backup and rolls
-    # back on failure, so the simulation's prediction is enough and saves three shadow runs.
+    # Reset must be rehearsed from zero (a fresh run that fails would leave an empty database),
+    # and only that: the rehearsals of migrate on a copy and of resume are two more full runs
+    # that a reset plan does not read. Resume checks every effect against the live schema
+    # itself, writes only after the backup and rolls back on failure, so the simulation's
+    # prediction is enough.
     d = api.diagnose(
         root, url, reference=reference, critical=critical, framework=framework.name,
-        environment=environment, rehearse=strategy == "reset",
+        environment=environment, rehearse={"reset"} if strategy == "reset" else False,
     )  # fmt: skip
     chosen = [tuple(h) for h in hooks] if hooks else None
     if strategy == "reset":

@@ -14,9 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from dbmedic.changes import PHASE_NAMES, AddTable, AlterColumn, Change, order_changes, phase_of
+from dbmedic.changes import (
+    PHASE_NAMES,
+    AddColumn,
+    AddTable,
+    AlterColumn,
+    Change,
+    order_changes,
+    phase_of,
+)
 from dbmedic.errors import ConfigError
-from dbmedic.model import Schema
+from dbmedic.model import Column, Schema
 from dbmedic.plan import Plan, Step, StepKind, numbered
 
 INTERNAL_PREFIX = "dbmedic_"
@@ -85,6 +93,50 @@ def _split(changes: Sequence[Change], allow_drop: bool) -> tuple[list[Change], l
     return safe, skipped
 
 
+_ZERO = (
+    (("char", "varchar", "character", "text", "tinytext", "mediumtext", "longtext", "citext"), "''"),
+    (("int", "integer", "bigint", "smallint", "tinyint", "mediumint", "decimal", "numeric",
+      "float", "double", "real", "double precision"), "0"),
+    (("boolean", "bool"), "false"),
+)  # fmt: skip
+
+
+def _zero(column: Column) -> str | None:
+    """The value MySQL/MariaDB gives existing rows for a NOT NULL column added without a
+    default (its implicit default), for the types that have an obvious one; else None."""
+    base = column.type.split("(")[0].strip().removesuffix(" unsigned")
+    return next((v for names, v in _ZERO if base in names), None)
+
+
+def _temporary_defaults(
+    changes: Sequence[Change], target: Schema
+) -> tuple[list[Change], list[AlterColumn]]:
+    """A NOT NULL column without a default added to an existing table: PostgreSQL and SQLite
+    refuse it when the table has rows (MySQL fills the type's implicit default). Add it with that
+    implicit default, and return the changes that drop the default again afterwards."""
+    out: list[Change] = []
+    drops: list[AlterColumn] = []
+    for c in changes:
+        col = c.column if isinstance(c, AddColumn) else None
+        zero = _zero(col) if col is not None else None
+        if (
+            isinstance(c, AddColumn)
+            and col is not None
+            and zero is not None
+            and c.table in target.tables
+            and not col.nullable
+            and col.default is None
+            and not col.auto_increment
+            and col.generated is None
+        ):
+            with_default = replace(col, default=zero)
+            out.append(AddColumn(c.table, with_default))
+            drops.append(AlterColumn(c.table, with_default, col))
+        else:
+            out.append(c)
+    return out, drops
+
+
 def plan_sync(
     target: Schema,
     reference: Schema,
@@ -112,6 +164,7 @@ def plan_sync(
     dialect = get_dialect(target.dialect)
     diff = diff_schemas(reference, target)
     keep, skipped = _split(diff.changes, allow_drop)
+    keep, undefault = _temporary_defaults(keep, target)
     exact = dict(exact_ddl or {})
     steps: list[Step] = [
         Step(0, StepKind.LOCK, f"Lock {target_name or target.database} against a second repair"),
@@ -160,6 +213,26 @@ def plan_sync(
             )
         )
     notes: list[str] = []
+    if undefault:
+        steps.append(
+            Step(
+                0,
+                StepKind.SQL,
+                f"Drop the temporary default of {len(undefault)} NOT NULL columns added to "
+                "tables with rows",
+                statements=tuple(dialect.render(undefault, current)),
+                changes=tuple(undefault),
+                transactional=dialect.transactional_ddl,
+                estimate_seconds=SECONDS_PER_STATEMENT * len(undefault),
+                reason="the reference has no default for them",
+            )
+        )
+        notes.append(
+            "existing rows get the type's implicit value in NOT NULL columns that the reference "
+            "has without a default (what MySQL/MariaDB does): "
+            + ", ".join(f"{c.subject} = {c.before.default}" for c in undefault)
+            + "; set the real values afterwards if those are not right"
+        )
     todo = tuple(migrations or ())
     if framework and todo:
         steps.append(
