@@ -423,6 +423,8 @@ def _run_target(
 ) -> tuple[Path, Path | None, Any, str]:  # fmt: skip
     """(state folder, app root, framework, url) of a recorded run; the app and URL default to the
     run's own (the URL from the app's configuration: the journal holds no password)."""
+    from pathlib import Path
+
     from dbmedic.fixing import _resolve
     from dbmedic.runs import read_run
 

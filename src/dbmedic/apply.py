@@ -621,7 +621,7 @@ def rollback_to(db: Database, backup: Any, before: Schema, **restore_options: An
     go to the restore (``clearance`` from the production guard). Raises DbmedicError.
     """
     from dbmedic import api
-    from dbmedic.changes import Change, DropTable, DropView
+    from dbmedic.changes import Change, DropForeignKey, DropTable, DropView
     from dbmedic.diff import diff_schemas
     from dbmedic.execute import run_statements
     from dbmedic.inspect import inspect_schema
@@ -635,7 +635,15 @@ def rollback_to(db: Database, backup: Any, before: Schema, **restore_options: An
     drops: list[Change] = [
         DropView(v) for n, v in sorted(now.views.items()) if n not in before.views
     ]
-    drops += [DropTable(t) for n, t in sorted(now.tables.items()) if n not in before.tables]
+    added = {n for n in now.tables if n not in before.tables}
+    if not db.dialect.inline_foreign_keys:  # keys into added tables first (PostgreSQL refuses)
+        drops += [
+            DropForeignKey(n, fk)
+            for n, t in sorted(now.tables.items())
+            for fk in t.foreign_keys.values()
+            if fk.ref_table in added
+        ]
+    drops += [DropTable(now.tables[n]) for n in sorted(added)]
     if drops:
         run_statements(db, db.dialect.render(drops, now))
     db.engine.dispose()

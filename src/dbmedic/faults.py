@@ -68,8 +68,7 @@ class FaultPoint:
         elif self.action == "killconn":
             _kill_sessions(db)
         elif self.action == "readonly" and self.backup_dir is not None:
-            for path in [self.backup_dir, *self.backup_dir.rglob("*")]:
-                path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+            _read_only(self.backup_dir)
         elif self.action == "fill" and self.backup_dir is not None:
             _fill(self.backup_dir)
 
@@ -117,3 +116,14 @@ def _fill(folder: Path) -> None:
 
         except OSError:
             pass
+
+
+def _read_only(folder: Path) -> None:
+    """A mount point is remounted read-only (root ignores file modes); else modes are cleared."""
+    if folder.is_mount():
+        import subprocess
+
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        return
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
