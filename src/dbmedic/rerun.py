@@ -99,10 +99,19 @@ def _open(
 
 
 def examine_sql_step(
-    record: RunRecord, step: Step, expected: Schema, live: Schema, transactional: bool
+    record: RunRecord,
+    step: Step,
+    expected: Schema,
+    live: Schema,
+    transactional: bool,
+    reference: Schema | None = None,
 ) -> list[int]:
     """Numbers of the statements of ``step`` still to run, judged by the live schema; raises
-    RunMismatch for a conflict or a statement whose effect cannot be seen."""
+    RunMismatch for a conflict or a statement whose effect cannot be seen.
+
+    A table the statement creates that the live schema has with another spelling of the same
+    definition (MariaDB reads ``longtext ... CHECK (json_valid(...))`` back as ``json``) counts
+    as present when it equals the run's reference table, which sync copied."""
     from dbmedic.effectcheck import Presence, check_against
     from dbmedic.effects import statement_effects
 
@@ -116,7 +125,7 @@ def examine_sql_step(
         if not checks:
             unknown.append(number)
             continue
-        presence = {c.presence for c in checks}
+        presence = {_copied(c, live, reference) for c in checks}
         if presence == {Presence.PRESENT}:
             seen_present = True
         elif presence == {Presence.ABSENT}:
@@ -141,6 +150,22 @@ def examine_sql_step(
             )
         todo.append(number)
     return sorted(todo)
+
+
+def _copied(check: Any, live: Schema, reference: Schema | None) -> Any:
+    from dbmedic.changes import AddTable
+    from dbmedic.effectcheck import Presence
+
+    change = check.effect.change
+    if (
+        check.presence is Presence.CONFLICT
+        and reference is not None
+        and isinstance(change, AddTable)
+    ):
+        name = change.table.name
+        if name in reference.tables and live.tables.get(name) == reference.tables[name]:
+            return Presence.PRESENT
+    return check.presence
 
 
 def resume_run(
@@ -215,7 +240,7 @@ def resume_run(
                     )
             if first is not None and first.number in started and first.statements:
                 plan_of[first.number] = todo = examine_sql_step(
-                    record, first, expected, live, db.dialect.transactional_ddl
+                    record, first, expected, live, db.dialect.transactional_ddl, reference
                 )
                 if len(todo) == len(first.statements) and fingerprint(live) != fingerprint(
                     expected
