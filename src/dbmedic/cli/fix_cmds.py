@@ -17,6 +17,7 @@ from dbmedic.cli.app import (
     ExitCode,
     JsonOpt,
     app,
+    handled_errors,
     print_json,
     show_progress,
     stderr,
@@ -187,7 +188,7 @@ def fix(
 
     target = api.resolve_target(env, db, app_dir)
     if resume is not None:
-        with _progress(not as_json) as progress:
+        with _progress(not as_json) as progress, handled_errors():
             resumed = api.resume(
                 resume, target.app, target.url, state_dir=state_dir or target.state_dir,
                 reference=reference or target.reference, framework=framework or target.framework,

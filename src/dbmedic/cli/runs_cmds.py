@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,6 +14,7 @@ from dbmedic.cli.app import (
     ExitCode,
     JsonOpt,
     app,
+    handled_errors,
     print_json,
     stdout,
     typed_confirmation,
@@ -44,7 +45,8 @@ def runs(dir: DirOpt = None, env: EnvOpt = None, as_json: JsonOpt = False) -> No
     if state is None and env is not None:
         target = api.resolve_target(env, None, None)
         state = target.state_dir or target.app
-    found = api.runs(state or Path("."))
+    with handled_errors():
+        found = api.runs(state or Path("."))
     if as_json:
         print_json({"format": "dbmedic.runs/1", "runs": [r.to_dict() for r in found]})
         raise typer.Exit(int(ExitCode.OK))
@@ -84,17 +86,27 @@ def rollback(
     """
     from dbmedic import api
 
-    target = api.resolve_target(env, db, app_dir)
-    result = api.rollback(
-        run_id, target.url, app=target.app, state_dir=dir or target.state_dir,
-        framework=framework or target.framework, environment=target.framework_environment,
-        break_stale_lock=break_stale_lock, allow_production=allow_production,
-        confirm_production=typed_confirmation() if allow_production else None,
-        guard_environment=target,
-    )  # fmt: skip
+    with handled_errors():
+        target = api.resolve_target(env, db, app_dir)
+        result = _rollback(run_id, target, dir, framework, break_stale_lock, allow_production)
     if as_json:
         print_json(result.to_dict())
     else:
         stdout.print(f"[bold green]rolled back[/] run {escape(run_id)} on {escape(result.target)}")
         stdout.print(escape(result.detail))
     raise typer.Exit(int(ExitCode.OK))
+
+
+def _rollback(
+    run_id: str, target: Any, dir: Path | None, framework: str | None,
+    break_stale_lock: bool, allow_production: bool,
+) -> Any:  # fmt: skip
+    from dbmedic import api
+
+    return api.rollback(
+        run_id, target.url, app=target.app, state_dir=dir or target.state_dir,
+        framework=framework or target.framework, environment=target.framework_environment,
+        break_stale_lock=break_stale_lock, allow_production=allow_production,
+        confirm_production=typed_confirmation() if allow_production else None,
+        guard_environment=target,
+    )  # fmt: skip
