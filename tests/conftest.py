@@ -58,3 +58,6 @@ def db_url(db_factory: DatabaseFactory) -> str:
 @pytest.fixture
 def sql_runner() -> Callable[[str | URL, str], None]:
     return run_sql
+
+
+from fault_matrix import pytest_sessionstart, pytest_terminal_summary  # noqa: E402,F401

@@ -406,3 +406,102 @@ def assert_may_change(
 
 
 __all__ += ["assert_may_change", "load_config", "resolve_target"]
+
+# --- runs: list, resume, roll back (owner: runs branch) ----------------------------------------
+
+
+def runs(state_dir: Path | str = ".") -> Any:
+    """Read-only: the repair runs recorded under ``state_dir`` (``.dbmedic/runs``), oldest
+    first, as :class:`dbmedic.runs.RunSummary` (state: finished, rolled-back, nothing-changed,
+    not-rolled-back, interrupted). Raises JournalError for a damaged journal."""
+    from dbmedic.runs import list_runs
+
+    return list_runs(state_dir)
+
+
+def _run_target(
+    run_id: str, state_dir: Path | str | None, app: Path | str | None, db: str | None,
+    framework: str | None, environment: str | None,
+) -> tuple[Path, Path | None, Any, str]:  # fmt: skip
+    """(state folder, app root, framework, url) of a recorded run; the app and URL default to the
+    run's own (the URL from the app's configuration: the journal holds no password)."""
+    from pathlib import Path
+
+    from dbmedic.fixing import _resolve
+    from dbmedic.runs import read_run
+
+    state = Path(state_dir) if state_dir is not None else Path(app or ".").resolve()
+    record = read_run(state, run_id)
+    app = app if app is not None else record.start.get("app")
+    root, fw, url = _resolve(app, db, framework, environment)
+    if fw is None and root is not None and record.plan.get("framework"):
+        from dbmedic.frameworks import get_framework
+
+        fw = get_framework(str(record.plan["framework"]))
+    return state, root, fw, url
+
+
+def resume(
+    run_id: str,
+    app: Path | str | None = None,
+    db: str | None = None,
+    *,
+    state_dir: Path | str | None = None,
+    reference: str | None = None,
+    framework: str | None = None,
+    environment: str | None = None,
+    no_rollback: bool = False,
+    break_stale_lock: bool = False,
+    progress: Any = None,
+    allow_production: bool = False,
+    confirm_production: Any = None,
+    guard_environment: Any = None,
+) -> Any:
+    """Writes: continue the interrupted run ``run_id`` (``fix --resume``) from its first
+    unfinished step, after checking the database is where the journal left it and examining
+    the step that was running (see :mod:`dbmedic.rerun`). Returns an ``Outcome`` like ``fix``.
+    Raises JournalError (no such run, damaged, another database, not interrupted),
+    RefusedError (database changed since, backup gone or damaged, production), LockBusy."""
+    from dbmedic.rerun import resume_run
+
+    state, root, fw, url = _run_target(run_id, state_dir, app, db, framework, environment)
+    ref_schema = None
+    if reference is not None:
+        from dbmedic.inspect import load_source
+
+        ref_schema = load_source(reference)
+    return resume_run(
+        run_id, url, state_dir=state, app=root, framework=fw, reference=ref_schema,
+        progress=progress, rollback=not no_rollback, break_stale_lock=break_stale_lock,
+        allow_production=allow_production, confirm_production=confirm_production,
+        guard_environment=guard_environment,
+    )  # fmt: skip
+
+
+def rollback(
+    run_id: str,
+    db: str | None = None,
+    *,
+    app: Path | str | None = None,
+    state_dir: Path | str | None = None,
+    framework: str | None = None,
+    environment: str | None = None,
+    break_stale_lock: bool = False,
+    allow_production: bool = False,
+    confirm_production: Any = None,
+    guard_environment: Any = None,
+) -> Any:
+    """Writes: restore the backup of run ``run_id`` and prove it (row checksums equal to the
+    backup's manifest, schema equal to before the run); returns a ``RollbackResult``. Goes
+    through the production guard. Raises JournalError, RefusedError, BackupError, LockBusy."""
+    from dbmedic.rerun import rollback_run
+
+    state, root, _fw, url = _run_target(run_id, state_dir, app, db, framework, environment)
+    return rollback_run(
+        run_id, url, state_dir=state, app=root, break_stale_lock=break_stale_lock,
+        allow_production=allow_production, confirm_production=confirm_production,
+        guard_environment=guard_environment,
+    )  # fmt: skip
+
+
+__all__ += ["resume", "rollback", "runs"]

@@ -226,6 +226,9 @@ class _Run:
     backup: Any = None
     """The checked ``Backup`` of this run once the BACKUP step ran."""
     wrote: bool = False
+    journal: Journal | None = None
+    fault: Any = None
+    """The test-only :class:`dbmedic.faults.FaultPoint` from ``DBMEDIC_FAULT`` (None otherwise)."""
 
 
 def check_plan_order(plan: Plan) -> None:
@@ -265,8 +268,10 @@ def apply_plan(
     changed in both cases). ``state_dir`` (default: ``app`` or the current folder) gets
     ``.dbmedic/runs/<id>/``; ``backup_dir`` defaults to ``<state_dir>/.dbmedic/backups``.
     """
+    from dbmedic.faults import from_env
     from dbmedic.inspect import inspect_schema
     from dbmedic.lock import RepairLock
+    from dbmedic.runs import database_key, record_schema
 
     check_plan_order(plan)
     root = Path(app).resolve() if app is not None else None
@@ -280,10 +285,17 @@ def apply_plan(
     lock.acquire()
     try:
         journal = Journal.create(state, run_id, plan)
-        journal.write("run-start", run=run_id, target=db.display, strategy=plan.strategy,
-                      lock=lock.description, pid=os.getpid())  # fmt: skip
         before = inspect_schema(db)
-        run = _Run(plan, db, root, framework, backups, reference, progress, dict(hook_env or {}))
+        journal.write("run-start", run=run_id, target=db.display, strategy=plan.strategy,
+                      lock=lock.description, pid=os.getpid(), database=database_key(db),
+                      app=str(root) if root else None, backup_dir=str(backups.resolve()),
+                      **record_schema(journal.directory, 0, before))  # fmt: skip
+        if reference is not None:  # a resume verifies against the same reference
+            from dbmedic.snapshot import save_snapshot
+
+            save_snapshot(reference, journal.directory / "reference.json")
+        run = _Run(plan, db, root, framework, backups, reference, progress, dict(hook_env or {}),
+                   journal=journal, fault=from_env())  # fmt: skip
         results: list[StepResult] = []
         failure: StepResult | None = None
         for step in plan.steps:
@@ -292,7 +304,7 @@ def apply_plan(
                     StepResult(step.number, str(step.kind), step.title, StepStatus.SKIPPED)
                 )
                 continue
-            result = _run_step(run, step, journal, fault, lock.description)
+            result = run_step(run, step, journal, fault, lock.description)
             results.append(result)
             if result.status is StepStatus.FAILED:
                 failure = result
@@ -306,25 +318,46 @@ def apply_plan(
         lock.release()
 
 
-def _run_step(
-    run: _Run, step: Step, journal: Journal, fault: Fault | None, lock: str
+def run_step(
+    run: _Run,
+    step: Step,
+    journal: Journal,
+    fault: Fault | None,
+    lock: str,
+    runner: Callable[[_Run, Step], str] | None = None,
 ) -> StepResult:
-    journal.write("step-start", step=step.number, kind=str(step.kind), title=step.title)
+    """Run one step between a fsynced ``step-start`` and ``step-end``; an OK step-end records
+    the schema fingerprint and table count after it (``schema-<n>.json`` in the run folder),
+    which ``fix --resume`` compares with the live database."""
+    from dbmedic.inspect import inspect_schema
+    from dbmedic.runs import record_schema
+
+    journal.write("step-start", step=step.number, kind=str(step.kind), title=step.title,
+                  transactional=run.db.dialect.transactional_ddl)  # fmt: skip
     began = time.perf_counter()
+    recorded: dict[str, Any] = {}
     try:
+        if run.fault is not None:
+            run.fault.fire(run.db, step.number, "before")
         if fault is not None:
             fault(step)
         if step.kind in WRITES:
             run.wrote = True
-        detail = _STEP_RUNNERS[step.kind](run, step) if step.kind is not StepKind.LOCK else lock
+        if step.kind is StepKind.LOCK:
+            detail = lock
+        else:
+            detail = (runner or _STEP_RUNNERS[step.kind])(run, step)
         status, error = StepStatus.OK, None
+        recorded = record_schema(journal.directory, step.number, inspect_schema(run.db))
     except DbmedicError as e:
         status, error, detail = StepStatus.FAILED, scrub(str(e)), None
     except Exception as e:  # a bug or a driver error we did not foresee: still roll back
         status, error, detail = StepStatus.FAILED, scrub(f"{type(e).__name__}: {e}"), None
     seconds = time.perf_counter() - began
     journal.write("step-end", step=step.number, status=str(status), seconds=round(seconds, 4),
-                  error=error, detail=detail)  # fmt: skip
+                  error=error, detail=detail, **recorded)  # fmt: skip
+    if run.fault is not None and status is StepStatus.OK:
+        run.fault.fire(run.db, step.number, "after")
     return StepResult(step.number, str(step.kind), step.title, status, seconds, error, detail)
 
 
@@ -342,6 +375,8 @@ def _backup(run: _Run, step: Step) -> str:
     if not check.ok:
         raise StepFailed(f"the backup {taken.path} does not verify: {check.problems[0]}")
     run.backup = taken
+    if run.journal is not None:
+        run.journal.write("backup", path=str(Path(taken.path).resolve()))
     _say(run, step, 1, 1, f"backup {taken.path}")
     return (
         f"{taken.path} ({len(taken.manifest.tables)} tables, {taken.manifest.rows} rows, verified)"
@@ -349,13 +384,27 @@ def _backup(run: _Run, step: Step) -> str:
 
 
 def _sql(run: _Run, step: Step) -> str:
+    _checks(run, step)
+    return run_sql_statements(run, step, step.statements, range(1, len(step.statements) + 1))
+
+
+def run_sql_statements(
+    run: _Run, step: Step, statements: Sequence[str], numbers: Sequence[int]
+) -> str:
+    """Run ``statements`` (numbered ``numbers`` within the step); a ``step-statement`` event is
+    journaled after each (committed at once where DDL auto-commits, at the step's end where the
+    dialect has transactional DDL), so a resume knows which statements of a crashed step ran."""
     from dbmedic.execute import run_statements
 
     def said(done: int, total: int, sql: str) -> None:
+        number = numbers[done - 1]
+        if run.journal is not None:
+            run.journal.write("step-statement", step=step.number, statement=number)
         _say(run, step, done, total, sql.splitlines()[0][:80] if sql else "")
+        if run.fault is not None and done < total:
+            run.fault.fire(run.db, step.number, f"statement:{number}")
 
-    _checks(run, step)
-    n = run_statements(run.db, step.statements, transactional=True, progress=said)
+    n = run_statements(run.db, statements, transactional=True, progress=said)
     return f"{n} statements"
 
 
@@ -572,7 +621,7 @@ def rollback_to(db: Database, backup: Any, before: Schema, **restore_options: An
     go to the restore (``clearance`` from the production guard). Raises DbmedicError.
     """
     from dbmedic import api
-    from dbmedic.changes import Change, DropTable, DropView
+    from dbmedic.changes import Change, DropForeignKey, DropTable, DropView
     from dbmedic.diff import diff_schemas
     from dbmedic.execute import run_statements
     from dbmedic.inspect import inspect_schema
@@ -586,7 +635,15 @@ def rollback_to(db: Database, backup: Any, before: Schema, **restore_options: An
     drops: list[Change] = [
         DropView(v) for n, v in sorted(now.views.items()) if n not in before.views
     ]
-    drops += [DropTable(t) for n, t in sorted(now.tables.items()) if n not in before.tables]
+    added = {n for n in now.tables if n not in before.tables}
+    if not db.dialect.inline_foreign_keys:  # keys into added tables first (PostgreSQL refuses)
+        drops += [
+            DropForeignKey(n, fk)
+            for n, t in sorted(now.tables.items())
+            for fk in t.foreign_keys.values()
+            if fk.ref_table in added
+        ]
+    drops += [DropTable(now.tables[n]) for n in sorted(added)]
     if drops:
         run_statements(db, db.dialect.render(drops, now))
     db.engine.dispose()

@@ -13,6 +13,7 @@ from dbmedic.cli import migration_cmds  # noqa: F401  isort: skip
 from dbmedic.cli import diagnose_cmds  # noqa: F401  isort: skip
 from dbmedic.cli import fix_cmds  # noqa: F401  isort: skip
 from dbmedic.cli import config_cmds  # noqa: F401  isort: skip
+from dbmedic.cli import runs_cmds  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> None:

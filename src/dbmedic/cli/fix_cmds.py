@@ -17,6 +17,7 @@ from dbmedic.cli.app import (
     ExitCode,
     JsonOpt,
     app,
+    handled_errors,
     print_json,
     show_progress,
     stderr,
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from dbmedic.plan import Plan, Step
 
 StrategyOpt = Annotated[
-    str, typer.Option("--strategy", help="reset, resume or sync (see `dbmedic diagnose`).")
+    str | None,
+    typer.Option("--strategy", help="reset, resume or sync (see `dbmedic diagnose`)."),
 ]
 OptionalAppOpt = Annotated[
     Path | None,
@@ -141,7 +143,7 @@ def _confirm(plan: Plan, *, yes: bool, as_json: bool) -> bool:
 
 @app.command()
 def fix(
-    strategy: StrategyOpt,
+    strategy: StrategyOpt = None,
     app_dir: OptionalAppOpt = None,
     db: DbOpt = None,
     reference: ReferenceOpt = None,
@@ -167,6 +169,13 @@ def fix(
     env: EnvOpt = None,
     report: ReportOpt = None,
     allow_production: AllowProductionOpt = False,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", help="Continue the interrupted run ID (see `dbmedic runs`)."),
+    ] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option("--dir", help="--resume: the state folder holding .dbmedic/runs.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Repair a database: plan, back up, reset | resume | sync, verify; roll back on failure.
@@ -178,6 +187,21 @@ def fix(
     from dbmedic.plan import Plan
 
     target = api.resolve_target(env, db, app_dir)
+    if resume is not None:
+        with _progress(not as_json) as progress, handled_errors():
+            resumed = api.resume(
+                resume, target.app, target.url, state_dir=state_dir or target.state_dir,
+                reference=reference or target.reference, framework=framework or target.framework,
+                environment=target.framework_environment, no_rollback=no_rollback,
+                break_stale_lock=break_stale_lock, progress=progress,
+                allow_production=allow_production, guard_environment=target,
+                confirm_production=typed_confirmation() if allow_production else None,
+            )  # fmt: skip
+        _show(resumed, as_json)
+    if strategy is None:
+        from dbmedic.errors import ConfigError
+
+        raise ConfigError("fix needs --strategy (or --resume ID)", hint="see `dbmedic diagnose`")
     critical_tables = [c.strip() for c in (critical or "").split(",") if c.strip()]
     with _progress(not as_json) as progress:
         result = api.fix(
@@ -197,6 +221,10 @@ def fix(
         else:
             render_plan(result, stdout)
         raise typer.Exit(int(ExitCode.OK))
+    _show(result, as_json)
+
+
+def _show(result: Outcome, as_json: bool) -> None:
     if as_json:
         print_json(result.to_dict())
     else:
