@@ -5,9 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from rich.markup import escape
-
-from dbmedic.cli.app import ExitCode, stdout
+from dbmedic.cli.app import ExitCode, escape, stdout
 from dbmedic.cli.migration_cmds import progress_bar, render_status
 
 

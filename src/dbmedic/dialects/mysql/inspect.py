@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from dbmedic.dialects.base import ServerInfo
     from dbmedic.dialects.mysql import MySQL
+    from dbmedic.driver import DriverConnection
 
 Row = Sequence[Any]
 QUERIES = (
@@ -55,9 +56,9 @@ QUERIES = (
 )
 
 
-def fetch_catalog(dialect: MySQL, conn: Connection) -> dict[str, list[Row]]:
+def fetch_catalog(dialect: MySQL, conn: Connection | DriverConnection) -> dict[str, list[Row]]:
     """Run every catalog query once; raises InspectError naming the object kind that failed."""
-    from sqlalchemy.exc import DBAPIError
+    from dbmedic.driver import driver_errors
 
     assert dialect.catalog is not None
     rows: dict[str, list[Row]] = {}
@@ -65,7 +66,7 @@ def fetch_catalog(dialect: MySQL, conn: Connection) -> dict[str, list[Row]]:
         try:
             result = conn.exec_driver_sql(dialect.catalog[name])
             rows[name] = [_decoded(r) if bytes in map(type, r) else tuple(r) for r in result]
-        except DBAPIError as e:
+        except driver_errors() as e:
             raise InspectError(
                 f"{dialect.name}: cannot read {name.replace('_', ' ')} from information_schema "
                 f"({dialect.describe_error(e)})"
@@ -73,7 +74,7 @@ def fetch_catalog(dialect: MySQL, conn: Connection) -> dict[str, list[Row]]:
     return rows
 
 
-def inspect_schema(dialect: MySQL, conn: Connection, info: ServerInfo) -> Schema:
+def inspect_schema(dialect: MySQL, conn: Connection | DriverConnection, info: ServerInfo) -> Schema:
     """The whole schema of the connection's current database."""
     rows = fetch_catalog(dialect, conn)
     # Building ~10 objects per column triggers many cyclic-GC passes that find nothing
@@ -166,12 +167,15 @@ def _checks(
     longtext = {(fold(r[0]), r[1]) for r in column_rows if r[4] in ("longtext", "LONGTEXT")}
     found: dict[str, dict[str, CheckConstraint]] = defaultdict(dict)
     json_columns: set[tuple[str, str]] = set()
+    # Many tables carry the same clause (MariaDB's json_valid(`payload`)): normalise each once.
+    expressions = _Memo(
+        lambda clause: normalize_sql(dialect.catalog_expression(clause), unwrap=True)
+    )
+    json_checks = _Memo(lambda column: normalize_sql(f"json_valid({quote_ident(column)})"))
     for table_name, name, clause in sorted(check_rows, key=lambda r: (_text(r[0]), _text(r[1]))):
         table, cname = fold(_text(table_name)), _text(name)
-        expression = normalize_sql(dialect.catalog_expression(_text(clause)), unwrap=True)
-        if (table, cname) in longtext and expression == normalize_sql(
-            f"json_valid({quote_ident(cname)})"
-        ):
+        expression = expressions[_text(clause)]
+        if (table, cname) in longtext and expression == json_checks[cname]:
             json_columns.add((table, cname))
             continue
         found[table][cname] = CheckConstraint(cname, expression)
@@ -187,15 +191,20 @@ def _columns(
     dialect: MySQL,
 ) -> dict[str, dict[str, Column]]:
     found: dict[str, dict[str, Column]] = defaultdict(dict)
+    # 65,000 columns at 5,000 tables share a few dozen types and defaults: normalise each once.
+    types = _Memo(normalize_type)
+    defaults = _Memo(
+        lambda key: normalize_default(key[0], extra=key[1], data_type=key[2], quoted=quoted)
+    )
     for row in sorted(column_rows, key=lambda r: (fold(r[0]), int(r[2]))):
         table = fold(row[0])
         if table not in table_rows:  # a view's column
             continue
         (_, name, ordinal, raw_type, data_type, nullable, default, flags) = row[:8]
         generation, charset, collation, comment = row[8:12]
-        flags = (flags or "").lower()
-        type_ = normalize_type(raw_type)
-        if (table, name) in json_columns:
+        flags = flags.lower() if flags else ""
+        type_ = types[raw_type]
+        if json_columns and (table, name) in json_columns:
             type_, charset, collation = "json", None, None
         generated = generated_kind = on_update = None
         facts: Extra = ()
@@ -216,9 +225,7 @@ def _columns(
             name=name,
             type=type_,
             nullable=nullable == "YES",
-            default=None
-            if generated
-            else normalize_default(default, extra=flags, data_type=data_type, quoted=quoted),
+            default=None if generated else defaults[(default, flags, data_type)],
             auto_increment="auto_increment" in flags,
             generated=generated,
             charset=charset or None,
@@ -229,6 +236,18 @@ def _columns(
             raw_type=raw_type,
         )
     return found
+
+
+class _Memo(dict[Any, Any]):
+    """``memo[key]`` is ``function(key)``, computed once per distinct key (pure functions only)."""
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.function = function
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.function(key)
+        return value
 
 
 def _indexes(
@@ -251,7 +270,8 @@ def _indexes(
     uniques: dict[str, dict[str, UniqueConstraint]] = defaultdict(dict)
     indexes: dict[str, dict[str, Index]] = defaultdict(dict)
     for (table, name), parts in sorted(grouped.items()):
-        parts.sort(key=lambda r: int(r[3]))
+        if len(parts) > 1:
+            parts.sort(key=lambda r: int(r[3]))
         first = parts[0]
         unique = int(first[2]) == 0
         kind = (first[7] or "btree").lower()
@@ -264,7 +284,11 @@ def _indexes(
             )
             for r in parts
         )
-        facts = extra(comment=first[8] or None, invisible="yes" if first[9] == "YES" else None)
+        facts: Extra = (
+            extra(comment=first[8] or None, invisible="yes" if first[9] == "YES" else None)
+            if first[8] or first[9] == "YES"
+            else ()
+        )
         if name == "PRIMARY":
             pks[table] = PrimaryKey(tuple(c.name for c in cols), name="PRIMARY")
         elif unique and kind == "btree" and all(_plain(c) for c in cols):

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from dbmedic.dialects.base import ServerInfo, SqlFiles
+    from dbmedic.driver import DriverConnection
 
 Row = Any
 """A result row of a catalog query, read by attribute (``row.name``)."""
@@ -59,7 +60,7 @@ _MATCH = {"f": "FULL", "p": "PARTIAL"}
 _IDENTITY = {"a": "always", "d": "by default"}
 
 
-def read_schema(conn: Connection, info: ServerInfo, catalog: SqlFiles) -> Schema:
+def read_schema(conn: Connection | DriverConnection, info: ServerInfo, catalog: SqlFiles) -> Schema:
     """Run the catalog queries and build the :class:`Schema` of the current schema."""
     started = time.perf_counter()
     rows = {name: _query(conn, catalog, name) for name in catalog.names()}
@@ -107,10 +108,10 @@ def _build(
     return tables, views, triggers
 
 
-def _query(conn: Connection, catalog: SqlFiles, name: str) -> list[Row]:
+def _query(conn: Connection | DriverConnection, catalog: SqlFiles, name: str) -> list[Row]:
     """Rows of one catalog query as named tuples (attribute access without SQLAlchemy's Row:
     psycopg has already converted the values, and this is the hot loop at 50,000 columns)."""
-    from sqlalchemy.exc import DBAPIError
+    from dbmedic.driver import driver_errors
 
     try:
         result = conn.exec_driver_sql(catalog[name])
@@ -119,8 +120,9 @@ def _query(conn: Connection, catalog: SqlFiles, name: str) -> list[Row]:
         rows = list(map(record._make, cursor.fetchall()))
         result.close()
         return rows
-    except DBAPIError as e:
-        reason = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
+    except driver_errors() as e:
+        orig = getattr(e, "orig", None)
+        reason = str(orig).strip().splitlines()[0] if orig else type(e).__name__
         raise InspectError(f"postgresql: reading {name} failed ({reason})") from e
 
 
