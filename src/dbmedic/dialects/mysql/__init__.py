@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from importlib import resources
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
 from dbmedic.dialects.mysql.normalize import quote_ident

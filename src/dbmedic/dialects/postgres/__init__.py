@@ -6,7 +6,7 @@ URL sets the search path (``postgresql://u@h/db?options=-csearch_path%3Dapp``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register
 from dbmedic.dialects.postgres import render
