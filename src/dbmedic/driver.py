@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
@@ -264,13 +264,23 @@ class DriverConnection:
     """
 
     def __init__(
-        self, dbapi_connection: Any, error: type[BaseException], begin: str | None = None
+        self,
+        dbapi_connection: Any,
+        error: type[BaseException],
+        begin: str | None = None,
+        reopen: Callable[[], DriverConnection | None] | None = None,
     ) -> None:
         self.dbapi_connection = dbapi_connection
         self.error = error
         self.statements = 0
         self._begin = begin
         self._in_transaction = False
+        self._reopen = reopen
+
+    def fork(self) -> DriverConnection | None:
+        """A second connection to the same database with the same session set-up (None when
+        the dialect offers none), so that a dialect may run catalog queries side by side."""
+        return self._reopen() if self._reopen is not None else None
 
     def exec_driver_sql(self, statement: str, parameters: Any = None) -> DriverResult:
         self.statements += 1

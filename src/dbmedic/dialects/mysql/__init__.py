@@ -140,7 +140,9 @@ class MySQL(Dialect):
             self.on_connect(raw, read_only)
         except pymysql.err.MySQLError as e:
             raise DriverError(e) from e
-        return DriverConnection(raw, pymysql.err.MySQLError)
+        return DriverConnection(
+            raw, pymysql.err.MySQLError, reopen=lambda: self.connect_driver(url, read_only)
+        )
 
     def on_connect(self, dbapi_connection: object, read_only: bool) -> None:
         """A reference session is ``READ ONLY``: the server refuses DML and DDL (error 1792)."""
