@@ -94,7 +94,9 @@ class PostgreSQL(Dialect):
             raw = psycopg.connect(**kwargs)
         except psycopg.Error as e:
             raise DriverError(e) from e
-        return DriverConnection(raw, psycopg.Error)
+        return DriverConnection(
+            raw, psycopg.Error, reopen=lambda: self.connect_driver(url, read_only)
+        )
 
     def describe_error(self, exc: BaseException) -> str:
         """One sentence for a psycopg error: ``database "x" does not exist``; never a password."""

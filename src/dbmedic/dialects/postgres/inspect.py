@@ -63,7 +63,7 @@ _IDENTITY = {"a": "always", "d": "by default"}
 def read_schema(conn: Connection | DriverConnection, info: ServerInfo, catalog: SqlFiles) -> Schema:
     """Run the catalog queries and build the :class:`Schema` of the current schema."""
     started = time.perf_counter()
-    rows = {name: _query(conn, catalog, name) for name in catalog.names()}
+    rows = _fetch(conn, catalog)
     # Tens of thousands of small frozen objects and no cycles among them: the cyclic GC would
     # only rescan them again and again while they are built.
     gc_was_enabled = gc.isenabled()
@@ -106,6 +106,79 @@ def _build(
         # Trigger names are unique per table in PostgreSQL, not per schema.
         triggers[f"{trigger.table}.{trigger.name}"] = trigger
     return tables, views, triggers
+
+
+MAIN_QUERIES = ("columns",)
+"""Run on the first connection; the others on a second one, side by side (see ``_fetch``)."""
+
+
+def _fetch(conn: Connection | DriverConnection, catalog: SqlFiles) -> dict[str, list[Row]]:
+    """Rows of every catalog query.
+
+    Through the driver, the columns query (most of the server's work: ``format_type`` and
+    ``pg_get_expr`` for every column) runs on this connection while the others run on a second
+    one in a thread. Both read the same snapshot: this transaction exports it
+    (``pg_export_snapshot``) and the second imports it (``SET TRANSACTION SNAPSHOT``), both
+    REPEATABLE READ, so the rows are as consistent as on one connection.
+    https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-SNAPSHOT-SYNCHRONIZATION
+    """
+    names = catalog.names()
+    side = _side_connection(conn)
+    if side is None:
+        return {name: _query(conn, catalog, name) for name in names}
+    import threading
+
+    rows: dict[str, list[Row]] = {}
+    failed: list[BaseException] = []
+
+    def fetch_side() -> None:
+        try:
+            for name in names:
+                if name not in MAIN_QUERIES:
+                    rows[name] = _query(side, catalog, name)
+        except BaseException as e:  # re-raised in the calling thread
+            failed.append(e)
+
+    worker = threading.Thread(target=fetch_side, name="dbmedic-catalog", daemon=True)
+    worker.start()
+    try:
+        for name in MAIN_QUERIES:
+            rows[name] = _query(conn, catalog, name)
+    finally:
+        worker.join()
+        conn.statements += side.statements  # type: ignore[union-attr]  # a DriverConnection
+        side.close()
+    if failed:
+        raise failed[0]
+    return rows
+
+
+def _side_connection(conn: Connection | DriverConnection) -> DriverConnection | None:
+    """A second connection reading this connection's snapshot, or None (then one connection
+    runs every query: an SQLAlchemy connection, or a session already inside a transaction)."""
+    from dbmedic.driver import DriverConnection, DriverError
+
+    if not isinstance(conn, DriverConnection):
+        return None
+    import psycopg
+    from psycopg import sql
+
+    raw: psycopg.Connection[Any] = conn.dbapi_connection
+    if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return None
+    raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+    side = conn.fork()
+    if side is None:
+        return None
+    try:
+        side.dbapi_connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        statement = sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
+        side.exec_driver_sql(statement.as_string(side.dbapi_connection))
+    except DriverError:
+        side.close()
+        return None
+    return side
 
 
 def _query(conn: Connection | DriverConnection, catalog: SqlFiles, name: str) -> list[Row]:
