@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from dbmedic.connect import open_reference, open_target
 from dbmedic.driver import DbUrl, DriverConnection
-from dbmedic.errors import ConnectError
+from dbmedic.errors import ConnectError, InspectError
 from dbmedic.inspect import inspect_schema
 from dbtest import DatabaseFactory, run_sql
 
@@ -133,3 +133,19 @@ def test_inspect_command_does_not_import_sqlalchemy(db_factory: DatabaseFactory)
     assert proc.returncode == 0, proc.stderr
     assert sorted(json.loads(proc.stdout)["tables"]) == ["t1", "t2"]
     assert json.loads(proc.stderr.strip().splitlines()[-1]) is False
+
+
+def test_side_by_side_raises_the_error_of_either_side_after_both_finish() -> None:
+    from dbmedic.driver import side_by_side
+
+    done: list[str] = []
+
+    def here() -> None:
+        done.append("here")
+
+    def beside() -> None:
+        raise InspectError("postgresql: reading indexes failed (boom)")
+
+    with pytest.raises(InspectError, match="boom"):
+        side_by_side(here, beside)
+    assert done == ["here"]

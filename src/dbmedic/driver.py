@@ -191,6 +191,30 @@ def driver_errors() -> tuple[type[BaseException], ...]:
     return (DriverError,)
 
 
+def side_by_side(here: Callable[[], None], beside: Callable[[], None]) -> None:
+    """Run ``beside`` in a thread while ``here`` runs in this one (each on its own connection:
+    the server works on one query while Python decodes the rows of the other); an exception
+    of either is raised here once both are done."""
+    import threading
+
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            beside()
+        except BaseException as e:  # re-raised in the calling thread
+            failed.append(e)
+
+    worker = threading.Thread(target=run, name="dbmedic-catalog", daemon=True)
+    worker.start()
+    try:
+        here()
+    finally:
+        worker.join()
+    if failed:
+        raise failed[0]
+
+
 class DriverResult:
     """The rows of one statement, read like a SQLAlchemy ``CursorResult``."""
 

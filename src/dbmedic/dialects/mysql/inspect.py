@@ -69,34 +69,22 @@ def fetch_catalog(dialect: MySQL, conn: Connection | DriverConnection) -> dict[s
     on one while the client decodes the other (information_schema is not read in one
     snapshot on one connection either: each query sees the dictionary as it is then).
     """
-    from dbmedic.driver import DriverConnection
+    from dbmedic.driver import DriverConnection, side_by_side
 
     rows: dict[str, list[Row]] = {}
     side = conn.fork() if isinstance(conn, DriverConnection) else None
     if side is None:
         _fetch(dialect, conn, QUERIES, rows)
         return rows
-    failed: list[BaseException] = []
-
-    def fetch_side() -> None:
-        try:
-            _fetch(dialect, side, SIDE_QUERIES, rows)
-        except BaseException as e:  # re-raised in the calling thread
-            failed.append(e)
-
-    import threading
-
-    worker = threading.Thread(target=fetch_side, name="dbmedic-catalog", daemon=True)
-    worker.start()
     try:
-        _fetch(dialect, conn, [q for q in QUERIES if q not in SIDE_QUERIES], rows)
+        side_by_side(
+            lambda: _fetch(dialect, conn, [q for q in QUERIES if q not in SIDE_QUERIES], rows),
+            lambda: _fetch(dialect, side, SIDE_QUERIES, rows),
+        )
     finally:
-        worker.join()
         assert isinstance(conn, DriverConnection)
         conn.statements += side.statements
         side.close()
-    if failed:
-        raise failed[0]
     return {name: rows[name] for name in QUERIES}
 
 

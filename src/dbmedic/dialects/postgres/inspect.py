@@ -126,30 +126,24 @@ def _fetch(conn: Connection | DriverConnection, catalog: SqlFiles) -> dict[str, 
     side = _side_connection(conn)
     if side is None:
         return {name: _query(conn, catalog, name) for name in names}
-    import threading
+    from dbmedic.driver import side_by_side
 
     rows: dict[str, list[Row]] = {}
-    failed: list[BaseException] = []
 
-    def fetch_side() -> None:
-        try:
-            for name in names:
-                if name not in MAIN_QUERIES:
-                    rows[name] = _query(side, catalog, name)
-        except BaseException as e:  # re-raised in the calling thread
-            failed.append(e)
-
-    worker = threading.Thread(target=fetch_side, name="dbmedic-catalog", daemon=True)
-    worker.start()
-    try:
+    def here() -> None:
         for name in MAIN_QUERIES:
             rows[name] = _query(conn, catalog, name)
+
+    def beside() -> None:
+        for name in names:
+            if name not in MAIN_QUERIES:
+                rows[name] = _query(side, catalog, name)
+
+    try:
+        side_by_side(here, beside)
     finally:
-        worker.join()
         conn.statements += side.statements  # type: ignore[union-attr]  # a DriverConnection
         side.close()
-    if failed:
-        raise failed[0]
     return rows
 
 
