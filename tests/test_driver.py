@@ -55,9 +55,13 @@ def _tables(backend: str, n: int) -> str:
     return "\n".join(stmts)
 
 
-def test_inspection_query_count_does_not_grow(db_factory: DatabaseFactory) -> None:
-    """The driver connection sends one query per catalog file (PostgreSQL: and two to share
-    its snapshot with a second connection), for 3 tables as for 60."""
+@pytest.mark.parametrize("side_by_side_from", [1, 1000])
+def test_inspection_query_count_does_not_grow(
+    db_factory: DatabaseFactory, side_by_side_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver connection sends one query per catalog file, for 3 tables as for 60; read
+    on two connections (from 1 table here), PostgreSQL adds two to share its snapshot."""
+    monkeypatch.setattr("dbmedic.driver.SIDE_BY_SIDE_FROM", side_by_side_from)
     counts = {}
     for n in (3, 60):
         url = db_factory.new(f"d{n}")
@@ -71,11 +75,15 @@ def test_inspection_query_count_does_not_grow(db_factory: DatabaseFactory) -> No
         assert [fk.ref_table for fk in schema.tables[f"t{n}"].foreign_keys.values()] == [
             f"t{n - 1}"
         ]
-    shared_snapshot = 2 if db.dialect.name == "postgresql" else 0
+    shared_snapshot = 2 if db.dialect.name == "postgresql" and side_by_side_from == 1 else 0
     assert counts[3] == counts[60] == len(db.dialect.catalog or ()) + shared_snapshot
 
 
-def test_driver_and_engine_read_the_same_schema(db_factory: DatabaseFactory) -> None:
+def test_driver_and_engine_read_the_same_schema(
+    db_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two driver connections side by side read what one engine connection reads."""
+    monkeypatch.setattr("dbmedic.driver.SIDE_BY_SIDE_FROM", 1)
     url = db_factory.new()
     run_sql(url, _tables(db_factory.backend, 4))
     with open_reference(url) as db:

@@ -191,6 +191,11 @@ def driver_errors() -> tuple[type[BaseException], ...]:
     return (DriverError,)
 
 
+SIDE_BY_SIDE_FROM = 1000
+"""Tables from which a dialect reads its catalog on two connections (:func:`side_by_side`);
+below, opening the second connection costs about what it saves."""
+
+
 def side_by_side(here: Callable[[], None], beside: Callable[[], None]) -> None:
     """Run ``beside`` in a thread while ``here`` runs in this one (each on its own connection:
     the server works on one query while Python decodes the rows of the other); an exception

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 Row = Sequence[Any]
 QUERIES = (
-    "tables",
+    "tables",  # first: its row count decides whether a second connection is worth opening
     "columns",
     "indexes",
     "foreign_keys",
@@ -69,20 +69,22 @@ def fetch_catalog(dialect: MySQL, conn: Connection | DriverConnection) -> dict[s
     on one while the client decodes the other (information_schema is not read in one
     snapshot on one connection either: each query sees the dictionary as it is then).
     """
-    from dbmedic.driver import DriverConnection, side_by_side
+    from dbmedic import driver
 
     rows: dict[str, list[Row]] = {}
-    side = conn.fork() if isinstance(conn, DriverConnection) else None
+    _fetch(dialect, conn, ("tables",), rows)
+    many = len(rows["tables"]) >= driver.SIDE_BY_SIDE_FROM
+    side = conn.fork() if many and isinstance(conn, driver.DriverConnection) else None
     if side is None:
-        _fetch(dialect, conn, QUERIES, rows)
+        _fetch(dialect, conn, QUERIES[1:], rows)
         return rows
     try:
-        side_by_side(
-            lambda: _fetch(dialect, conn, [q for q in QUERIES if q not in SIDE_QUERIES], rows),
+        driver.side_by_side(
+            lambda: _fetch(dialect, conn, [q for q in QUERIES[1:] if q not in SIDE_QUERIES], rows),
             lambda: _fetch(dialect, side, SIDE_QUERIES, rows),
         )
     finally:
-        assert isinstance(conn, DriverConnection)
+        assert isinstance(conn, driver.DriverConnection)
         conn.statements += side.statements
         side.close()
     return {name: rows[name] for name in QUERIES}

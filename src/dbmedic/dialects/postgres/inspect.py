@@ -122,20 +122,23 @@ def _fetch(conn: Connection | DriverConnection, catalog: SqlFiles) -> dict[str, 
     REPEATABLE READ, so the rows are as consistent as on one connection.
     https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-SNAPSHOT-SYNCHRONIZATION
     """
-    names = catalog.names()
-    side = _side_connection(conn)
-    if side is None:
-        return {name: _query(conn, catalog, name) for name in names}
     from dbmedic.driver import side_by_side
 
-    rows: dict[str, list[Row]] = {}
+    names = catalog.names()
+    shareable = _repeatable_read(conn)
+    rows = {"tables": _query(conn, catalog, "tables")}
+    rest = [name for name in names if name != "tables"]
+    side = _side_connection(conn) if shareable and _many(rows["tables"]) else None
+    if side is None:
+        rows.update((name, _query(conn, catalog, name)) for name in rest)
+        return rows
 
     def here() -> None:
         for name in MAIN_QUERIES:
             rows[name] = _query(conn, catalog, name)
 
     def beside() -> None:
-        for name in names:
+        for name in rest:
             if name not in MAIN_QUERIES:
                 rows[name] = _query(side, catalog, name)
 
@@ -147,20 +150,37 @@ def _fetch(conn: Connection | DriverConnection, catalog: SqlFiles) -> dict[str, 
     return rows
 
 
-def _side_connection(conn: Connection | DriverConnection) -> DriverConnection | None:
-    """A second connection reading this connection's snapshot, or None (then one connection
-    runs every query: an SQLAlchemy connection, or a session already inside a transaction)."""
-    from dbmedic.driver import DriverConnection, DriverError
+def _many(tables: list[Row]) -> bool:
+    from dbmedic import driver
+
+    return len(tables) >= driver.SIDE_BY_SIDE_FROM
+
+
+def _repeatable_read(conn: Connection | DriverConnection) -> bool:
+    """Make the driver connection's next transaction REPEATABLE READ (so its snapshot can be
+    shared); False for an SQLAlchemy connection or a session already inside a transaction."""
+    from dbmedic.driver import DriverConnection
 
     if not isinstance(conn, DriverConnection):
-        return None
+        return False
     import psycopg
-    from psycopg import sql
 
     raw: psycopg.Connection[Any] = conn.dbapi_connection
     if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        return None
+        return False
     raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    return True
+
+
+def _side_connection(conn: Connection | DriverConnection) -> DriverConnection | None:
+    """A second connection reading the snapshot of ``conn`` (a REPEATABLE READ driver
+    connection, see :func:`_repeatable_read`), or None when it cannot be opened."""
+    from dbmedic.driver import DriverConnection, DriverError
+
+    assert isinstance(conn, DriverConnection)
+    import psycopg
+    from psycopg import sql
+
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
     side = conn.fork()
     if side is None:
