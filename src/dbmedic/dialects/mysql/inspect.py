@@ -102,7 +102,7 @@ def _fetch(
     for name in names:
         try:
             result = conn.exec_driver_sql(dialect.catalog[name])
-            rows[name] = [_decoded(r) if bytes in map(type, r) else tuple(r) for r in result]
+            rows[name] = _plain_rows(result.all())
         except driver_errors() as e:
             raise InspectError(
                 f"{dialect.name}: cannot read {name.replace('_', ' ')} from information_schema "
@@ -132,6 +132,26 @@ def _folder(info: ServerInfo) -> Callable[[str], str]:
     if info.setting("lower_case_table_names") in ("1", "2"):
         return str.lower
     return str
+
+
+def _plain_rows(rows: Sequence[Row]) -> list[Row]:
+    """The rows as tuples, binary strings (some servers return catalog text as bytes) made str.
+
+    The driver decodes a column by its character set, so a column is text or binary in every
+    row: the first non-NULL value of each column tells, and most results need no pass per row.
+    """
+    plain = rows if isinstance(rows, list) and rows and type(rows[0]) is tuple else None
+    if plain is None:
+        plain = [tuple(r) for r in rows]
+    undecided = set(range(len(plain[0]))) if plain else set()
+    for row in plain:
+        for i in [i for i in undecided if row[i] is not None]:
+            if isinstance(row[i], bytes):
+                return [_decoded(r) for r in plain]
+            undecided.discard(i)
+        if not undecided:
+            break
+    return plain
 
 
 def _decoded(row: Row) -> Row:
@@ -232,7 +252,7 @@ def _columns(
     defaults = _Memo(
         lambda key: normalize_default(key[0], extra=key[1], data_type=key[2], quoted=quoted)
     )
-    for row in sorted(column_rows, key=lambda r: (fold(r[0]), int(r[2]))):
+    for row in column_rows:  # in ordinal order within each table (columns.sql sorts)
         table = fold(row[0])
         if table not in table_rows:  # a view's column
             continue
