@@ -365,10 +365,13 @@ def run_once(cmd: list[str]) -> tuple[float, int]:
     return seconds, usage.ru_maxrss // 1024
 
 
-def measure(cmd: list[str], runs: int) -> tuple[float, int]:
+def measure(cmd: list[str], runs: int) -> tuple[float, int, float]:
+    """Median seconds, peak MB, and the 1-minute load average before the runs (other work on
+    the machine inflates the times: read the numbers next to it)."""
     run_once(cmd)  # warm the server's caches and the OS file cache
+    load = os.getloadavg()[0]
     results = [run_once(cmd) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+    return statistics.median(r[0] for r in results), max(r[1] for r in results), load
 
 
 def main() -> None:
@@ -386,7 +389,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
 
-    rows: list[tuple[str, int, str, float, int]] = []
+    rows: list[tuple[str, int, str, float, int, float]] = []
     built: list[tuple[str, str]] = []
     try:
         for server in servers:
@@ -396,13 +399,14 @@ def main() -> None:
                 for name, cmd in contenders(server, db).items():
                     if args.only and not any(o in name for o in args.only.split(",")):
                         continue
-                    seconds, mb = measure(cmd, runs)
-                    rows.append((server, n, name, seconds, mb))
+                    seconds, mb, load = measure(cmd, runs)
+                    rows.append((server, n, name, seconds, mb, load))
                     print(
-                        f"  {server:<10} {n:>5}  {name:<36} {seconds:7.3f} s  {mb:5d} MB",
+                        f"  {server:<10} {n:>5}  {name:<36} {seconds:7.3f} s  {mb:5d} MB"
+                        f"  load {load:.1f}",
                         file=sys.stderr,
                     )
-        help_s, help_mb = measure(
+        help_s, help_mb, help_load = measure(
             [PY, "-c", "from dbmedic.cli import main; main()", "--help"], runs
         )
     finally:
@@ -410,27 +414,33 @@ def main() -> None:
             for server, db in built:
                 drop(server, db)
 
-    table = render(rows, help_s, help_mb, runs)
+    table = render(rows, (help_s, help_mb, help_load), runs)
     print(table)
     if args.write:
         write_section(args.write, table)
 
 
 def render(
-    rows: list[tuple[str, int, str, float, int]], help_s: float, help_mb: int, runs: int
+    rows: list[tuple[str, int, str, float, int, float]],
+    help_run: tuple[float, int, float],
+    runs: int,
 ) -> str:
     lines = [
-        f"Median wall time of {runs} runs (after one warm-up), whole process; peak RSS of the process.",
+        f"Median wall time of {runs} runs (after one warm-up), whole process; peak RSS of the process;",
+        "load: the 1-minute load average when the runs began (other work on the machine).",
         f"Machine: {os.cpu_count()} cores shared with other work; `python bench/inspect_schema.py`.",
         "",
-        "| server | tables | tool | seconds | vs floor | peak MB |",
-        "|---|---:|---|---:|---:|---:|",
+        "| server | tables | tool | seconds | vs floor | peak MB | load |",
+        "|---|---:|---|---:|---:|---:|---:|",
     ]
-    floor = {(s, n): sec for s, n, name, sec, _ in rows if name.startswith("bare")}
-    for server, n, name, seconds, mb in rows:
+    floor = {(s, n): sec for s, n, name, sec, _, _ in rows if name.startswith("bare")}
+    for server, n, name, seconds, mb, load in rows:
         ratio = f"{seconds / floor[(server, n)]:.2f}x" if (server, n) in floor else ""
-        lines.append(f"| {server} | {n} | {name} | {seconds:.3f} | {ratio} | {mb} |")
-    lines.append(f"| - | - | `dbmedic --help` start-up | {help_s:.3f} | | {help_mb} |")
+        lines.append(f"| {server} | {n} | {name} | {seconds:.3f} | {ratio} | {mb} | {load:.1f} |")
+    help_s, help_mb, help_load = help_run
+    lines.append(
+        f"| - | - | `dbmedic --help` start-up | {help_s:.3f} | | {help_mb} | {help_load:.1f} |"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -64,18 +64,18 @@ def inspect_schema(db: Database, progress: Progress | None = None) -> Schema:
     are left out: they are not the application's. Raises ConnectError when the server cannot be reached, InspectError when
     reading the catalog fails.
     """
-    from sqlalchemy.exc import DBAPIError
+    from dbmedic.driver import driver_errors
 
     if progress:
         progress(0, 1, f"reading the catalog of {db.display}")
     taken_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     started = time.perf_counter()
-    with db.connect() as conn, bulk_objects():
+    with db.driver_connect() as conn, bulk_objects():
         try:
             schema = db.dialect.inspect(conn, db.info)
         except DbmedicError:
             raise
-        except DBAPIError as e:
+        except driver_errors() as e:
             reason = scrub(db.dialect.describe_error(e))
             raise InspectError(f"cannot read the schema of {db.display} ({reason})") from e
     seconds = time.perf_counter() - started

@@ -10,8 +10,14 @@ from __future__ import annotations
 import configparser
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy.engine import URL
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+    from dbmedic.driver import DbUrl
+
+_U = TypeVar("_U", "URL", "DbUrl")
 
 PASSWORD_ENV = "DBMEDIC_PASSWORD"
 """Environment variable read for the password when the URL has none (then MYSQL_PWD / PGPASSWORD)."""
@@ -32,13 +38,13 @@ def scrub(text: str) -> str:
     return text
 
 
-def redact(url: URL | str) -> str:
+def redact(url: URL | DbUrl | str) -> str:
     """The URL as text with its password replaced by ``***``: ``mysql+pymysql://app:***@db/x``."""
     if isinstance(url, str):
-        from sqlalchemy.engine import make_url
+        from dbmedic.driver import DbUrl
 
         try:
-            parsed = make_url(url)
+            parsed = DbUrl.parse(url)
         except Exception:
             return scrub(url.split("@")[-1]) if "@" in url else scrub(url)
         return scrub(parsed.render_as_string(hide_password=True))
@@ -111,7 +117,7 @@ def _split_pgpass(line: str) -> list[str]:
     return fields
 
 
-def fill_password(url: URL, family: str) -> URL:
+def fill_password(url: _U, family: str) -> _U:
     """Return ``url`` with a password from the environment or option files when it has none."""
     if url.password is not None or family == "sqlite":
         remember(str(url.password) if url.password is not None else None)

@@ -196,7 +196,8 @@ _PRETTY_DEPTH = 4
 
 def _make_compact() -> Callable[[Any], str]:
     """Compact, key-sorted JSON of one value. Uses the C encoder built once: ``json.dumps``
-    builds a new one per call, which dominates when called for 100,000 columns."""
+    builds a new one per call, which dominates when called for 100,000 columns. Strings,
+    None, booleans and integers (most values) skip even that call."""
     from json import encoder as std
 
     c_make = getattr(std, "c_make_encoder", None)
@@ -207,10 +208,16 @@ def _make_compact() -> Callable[[Any], str]:
     make = c_make(
         None, None, c_string, None, ": ", ", ", True, False, True
     )  # markers, default, encoder, indent, key_sep, item_sep, sort_keys, skipkeys, allow_nan
+    literals = {None: "null", True: "true", False: "false"}
 
     def compact(value: Any) -> str:
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
             return str(c_string(value))
+        if value is None or kind is bool:
+            return literals[value]
+        if kind is int:
+            return int.__repr__(value)
         return "".join(make(value, 0))
 
     return compact
@@ -219,22 +226,40 @@ def _make_compact() -> Callable[[Any], str]:
 _compact = _make_compact()
 
 
+class _Keys(dict[str, str]):
+    """Encoded object keys, each encoded once (a snapshot repeats a few dozen keys)."""
+
+    def __missing__(self, key: str) -> str:
+        encoded = self[key] = _compact(key)
+        return encoded
+
+
+_keys = _Keys()
+
+
 def _write(value: Any, depth: int, out: list[str]) -> None:
     if depth >= _PRETTY_DEPTH or not isinstance(value, dict | list) or not value:
         out.append(_compact(value))
         return
     pad = "\n" + "  " * (depth + 1)
     last = depth + 1 >= _PRETTY_DEPTH  # children are written compactly: no recursion per item
+    deeper = depth + 1
     if isinstance(value, dict):
         keys = sorted(value)
         if last:
             out.append("{" + pad)
-            out.append(("," + pad).join(f"{_compact(k)}: {_compact(value[k])}" for k in keys))
+            out.append(("," + pad).join([f"{_keys[k]}: {_compact(value[k])}" for k in keys]))
         else:
             out.append("{")
-            for i, key in enumerate(keys):
-                out.append(("," if i else "") + pad + _compact(key) + ": ")
-                _write(value[key], depth + 1, out)
+            sep = pad
+            for key in keys:
+                item = value[key]
+                out.append(sep + _keys[key] + ": ")
+                sep = "," + pad
+                if item and isinstance(item, dict | list):
+                    _write(item, deeper, out)
+                else:
+                    out.append(_compact(item))
         out.append("\n" + "  " * depth + "}")
     else:
         if last:
@@ -242,9 +267,11 @@ def _write(value: Any, depth: int, out: list[str]) -> None:
             out.append(("," + pad).join(map(_compact, value)))
         else:
             out.append("[")
-            for i, item in enumerate(value):
-                out.append(("," if i else "") + pad)
-                _write(item, depth + 1, out)
+            sep = pad
+            for item in value:
+                out.append(sep)
+                sep = "," + pad
+                _write(item, deeper, out)
         out.append("\n" + "  " * depth + "]")
 
 

@@ -6,11 +6,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class ExitCode(IntEnum):
@@ -40,8 +41,41 @@ app = typer.Typer(
 
 state: dict[str, Any] = {"debug": False}
 
-stdout = Console(highlight=False, soft_wrap=False)
-stderr = Console(stderr=True, highlight=False)
+
+class _LazyConsole:
+    """A Rich ``Console`` created on first use: importing Rich costs ~40 ms, which a command
+    that prints nothing through Rich (``inspect -o``, ``--json``) need not pay."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def _get(self) -> Console:
+        console = object.__getattribute__(self, "_console")
+        if console is None:
+            from rich.console import Console
+
+            console = Console(**object.__getattribute__(self, "_options"))
+            object.__setattr__(self, "_console", console)
+        return cast("Console", console)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._get(), name, value)
+
+
+stdout = cast("Console", _LazyConsole(highlight=False, soft_wrap=False))
+stderr = cast("Console", _LazyConsole(stderr=True, highlight=False))
+
+
+def escape(text: str) -> str:
+    """Rich's ``markup.escape`` (imported when first needed)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
 
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print the result as JSON on stdout, nothing else.")

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from dbmedic.cli.app import JsonOpt, app, handled_errors, print_json, stdout
+from dbmedic.cli.app import JsonOpt, app, escape, handled_errors, print_json, stdout
 
 config_app = typer.Typer(help="Check the configuration (dbmedic.toml).", no_args_is_help=True)
 app.add_typer(config_app, name="config")

@@ -7,9 +7,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
-from dbmedic.cli.app import ExitCode, stdout
+from dbmedic.cli.app import ExitCode, escape, stdout
 from dbmedic.cli.migration_cmds import progress_bar, render_status
 
 if TYPE_CHECKING:

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from dbmedic.cli.app import (
     EnvOpt,
     ExitCode,
     JsonOpt,
     app,
+    escape,
     handled_errors,
     print_json,
     show_progress,

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from dbmedic.cli.app import (
     AllowProductionOpt,
@@ -17,6 +16,7 @@ from dbmedic.cli.app import (
     ExitCode,
     JsonOpt,
     app,
+    escape,
     handled_errors,
     print_json,
     show_progress,

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from dbmedic.cli.app import (
     AllowProductionOpt,
@@ -14,6 +13,7 @@ from dbmedic.cli.app import (
     ExitCode,
     JsonOpt,
     app,
+    escape,
     handled_errors,
     print_json,
     stdout,

@@ -111,7 +111,7 @@ def inspect_cmd(
     The database is opened read-only. The snapshot is stable, sorted JSON (format
     dbmedic.schema/1) that diff and verify accept in place of a URL; it never holds a secret.
     """
-    from rich.markup import escape
+    import sys
 
     from dbmedic import api
 
@@ -122,7 +122,8 @@ def inspect_cmd(
 
         print_json(snapshot_dict(schema))
     elif output:
-        say(f"wrote {escape(str(output))}: {escape(_totals_text(schema))}")
+        # Plain text, not Rich: nothing to style, and Rich's import (~40 ms) is saved.
+        sys.stdout.write(f"wrote {output}: {_totals_text(schema)}\n")
     else:
         _show_schema(schema)
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
     from dbmedic.changes import Change
+    from dbmedic.driver import DbUrl, DriverConnection
     from dbmedic.model import Schema, Table
 
 
@@ -74,7 +75,7 @@ class Dialect:
     """The bulk catalog queries ``inspect`` runs: their number does not grow with the tables."""
 
     # --- connection -------------------------------------------------------------------------
-    def server_info(self, conn: Connection) -> ServerInfo:
+    def server_info(self, conn: Connection | DriverConnection) -> ServerInfo:
         """Read version, current database and behaviour-changing settings in one round trip."""
         raise NotImplementedError
 
@@ -85,10 +86,17 @@ class Dialect:
     def on_connect(self, dbapi_connection: object, read_only: bool) -> None:
         """Session set-up run on every new DBAPI connection (read-only mode, sql_mode...)."""
 
+    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
+        """A connection straight through the driver, with the session set-up of
+        :meth:`on_connect`, or None when this URL needs SQLAlchemy (options only SQLAlchemy
+        translates): then the engine is used. Raises ``DriverError`` when the server refuses.
+        Default: None."""
+        return None
+
     def prepare_engine(self, engine: Engine, read_only: bool) -> None:
         """Engine-level set-up run once after ``create_engine`` (event listeners); default none."""
 
-    def table_names(self, conn: Connection) -> list[str]:
+    def table_names(self, conn: Connection | DriverConnection) -> list[str]:
         """Names of the user tables of the current database, sorted, in one query."""
         raise NotImplementedError
 
@@ -99,7 +107,7 @@ class Dialect:
         return text
 
     # --- inspection -------------------------------------------------------------------------
-    def inspect(self, conn: Connection, info: ServerInfo) -> Schema:
+    def inspect(self, conn: Connection | DriverConnection, info: ServerInfo) -> Schema:
         """Read the whole schema of the current database with a constant number of queries."""
         raise NotImplementedError
 

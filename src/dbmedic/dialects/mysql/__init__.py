@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection
 
     from dbmedic.changes import Change
+    from dbmedic.driver import DbUrl, DriverConnection
     from dbmedic.model import Schema, Table
 
 
@@ -46,6 +47,8 @@ _TABLE_NAMES = (
     "SELECT TABLE_NAME FROM information_schema.TABLES "
     "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'"
 )
+_DRIVER_OPTIONS = {"charset", "unix_socket", "connect_timeout", "read_timeout", "write_timeout"}
+"""URL query options passed to PyMySQL as they are (the rest goes through SQLAlchemy)."""
 _QUOTED_NAME = re.compile(r"'([^']*)'")
 _USER = re.compile(r"user '([^']*)'")
 _AFTER = {
@@ -110,7 +113,7 @@ class MySQL(Dialect):
         return out
 
     # --- connection -------------------------------------------------------------------------
-    def server_info(self, conn: Connection) -> ServerInfo:
+    def server_info(self, conn: Connection | DriverConnection) -> ServerInfo:
         """One round trip: version, current database, its charset/collation, case and sql_mode."""
         row = conn.exec_driver_sql(_SERVER_INFO).one()
         version = str(row[0])
@@ -129,6 +132,28 @@ class MySQL(Dialect):
     def read_only_url(self, url: URL) -> tuple[URL, dict[str, object]]:
         """The URL unchanged: read-only mode is set per session by :meth:`on_connect`."""
         return url, {}
+
+    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
+        """A PyMySQL connection, given the arguments SQLAlchemy's pymysql dialect would pass
+        (``translate_connect_args``); None for URL options beyond the plain ones below."""
+        query = url.single_query()
+        if query is None or not set(query) <= _DRIVER_OPTIONS:
+            return None
+        import pymysql
+
+        from dbmedic.driver import DriverConnection, DriverError
+
+        kwargs = url.connect_args(username="user")
+        for key, value in query.items():
+            kwargs[key] = int(value) if key.endswith("_timeout") else value
+        try:
+            raw = pymysql.connect(**kwargs)
+            self.on_connect(raw, read_only)
+        except pymysql.err.MySQLError as e:
+            raise DriverError(e) from e
+        return DriverConnection(
+            raw, pymysql.err.MySQLError, reopen=lambda: self.connect_driver(url, read_only)
+        )
 
     def on_connect(self, dbapi_connection: object, read_only: bool) -> None:
         """A reference session is ``READ ONLY``: the server refuses DML and DDL (error 1792)."""
@@ -159,12 +184,12 @@ class MySQL(Dialect):
 
         return unescape_catalog(text) if self.escaped_expressions else text
 
-    def table_names(self, conn: Connection) -> list[str]:
+    def table_names(self, conn: Connection | DriverConnection) -> list[str]:
         """Names of the base tables of the current database, sorted, in one query."""
         return sorted(str(r[0]) for r in conn.exec_driver_sql(_TABLE_NAMES))
 
     # --- inspection -------------------------------------------------------------------------
-    def inspect(self, conn: Connection, info: ServerInfo) -> Schema:
+    def inspect(self, conn: Connection | DriverConnection, info: ServerInfo) -> Schema:
         from dbmedic.dialects.mysql.inspect import inspect_schema
 
         return inspect_schema(self, conn, info)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection
 
     from dbmedic.changes import Change
+    from dbmedic.driver import DbUrl, DriverConnection
     from dbmedic.model import Schema, Table
 
 _SERVER_INFO = """
@@ -62,7 +63,7 @@ class PostgreSQL(Dialect):
     }
 
     # --- connection -------------------------------------------------------------------------
-    def server_info(self, conn: Connection) -> ServerInfo:
+    def server_info(self, conn: Connection | DriverConnection) -> ServerInfo:
         """Version, database, encoding, collation and current schema in one round trip."""
         row = conn.exec_driver_sql(_SERVER_INFO).mappings().one()
         return ServerInfo(
@@ -82,6 +83,30 @@ class PostgreSQL(Dialect):
         options = f"{existing} {READ_ONLY_OPTION}" if existing else READ_ONLY_OPTION
         return url, {"connect_args": {"options": options}}
 
+    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
+        """A psycopg connection with the arguments SQLAlchemy's psycopg dialect would pass
+        (``translate_connect_args`` plus the URL's query as libpq parameters); None for a
+        repeated parameter or several hosts, which SQLAlchemy translates."""
+        query = url.single_query()
+        if query is None or "," in (url.host or ""):
+            return None
+        import psycopg
+
+        from dbmedic.driver import DriverConnection, DriverError
+
+        kwargs = url.connect_args(username="user", database="dbname")
+        kwargs.update(query)
+        if read_only:
+            existing = query.get("options")
+            kwargs["options"] = f"{existing} {READ_ONLY_OPTION}" if existing else READ_ONLY_OPTION
+        try:
+            raw = psycopg.connect(**kwargs)
+        except psycopg.Error as e:
+            raise DriverError(e) from e
+        return DriverConnection(
+            raw, psycopg.Error, reopen=lambda: self.connect_driver(url, read_only)
+        )
+
     def describe_error(self, exc: BaseException) -> str:
         """One sentence for a psycopg error: ``database "x" does not exist``; never a password."""
         orig = getattr(exc, "orig", None) or exc
@@ -92,12 +117,12 @@ class PostgreSQL(Dialect):
         text = str(orig).strip()
         return describe_psycopg_error(text) if text else type(orig).__name__
 
-    def table_names(self, conn: Connection) -> list[str]:
+    def table_names(self, conn: Connection | DriverConnection) -> list[str]:
         """Names of the tables of the current schema, sorted (one query)."""
         return [r[0] for r in conn.exec_driver_sql(_TABLE_NAMES)]
 
     # --- inspection -------------------------------------------------------------------------
-    def inspect(self, conn: Connection, info: ServerInfo) -> Schema:
+    def inspect(self, conn: Connection | DriverConnection, info: ServerInfo) -> Schema:
         from dbmedic.dialects.postgres.inspect import read_schema
 
         assert self.catalog is not None

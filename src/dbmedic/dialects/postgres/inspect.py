@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from dbmedic.dialects.base import ServerInfo, SqlFiles
+    from dbmedic.driver import DriverConnection
 
 Row = Any
 """A result row of a catalog query, read by attribute (``row.name``)."""
@@ -59,10 +60,10 @@ _MATCH = {"f": "FULL", "p": "PARTIAL"}
 _IDENTITY = {"a": "always", "d": "by default"}
 
 
-def read_schema(conn: Connection, info: ServerInfo, catalog: SqlFiles) -> Schema:
+def read_schema(conn: Connection | DriverConnection, info: ServerInfo, catalog: SqlFiles) -> Schema:
     """Run the catalog queries and build the :class:`Schema` of the current schema."""
     started = time.perf_counter()
-    rows = {name: _query(conn, catalog, name) for name in catalog.names()}
+    rows = _fetch(conn, catalog)
     # Tens of thousands of small frozen objects and no cycles among them: the cyclic GC would
     # only rescan them again and again while they are built.
     gc_was_enabled = gc.isenabled()
@@ -107,10 +108,97 @@ def _build(
     return tables, views, triggers
 
 
-def _query(conn: Connection, catalog: SqlFiles, name: str) -> list[Row]:
+MAIN_QUERIES = ("columns",)
+"""Run on the first connection; the others on a second one, side by side (see ``_fetch``)."""
+
+
+def _fetch(conn: Connection | DriverConnection, catalog: SqlFiles) -> dict[str, list[Row]]:
+    """Rows of every catalog query.
+
+    Through the driver, the columns query (most of the server's work: ``format_type`` and
+    ``pg_get_expr`` for every column) runs on this connection while the others run on a second
+    one in a thread. Both read the same snapshot: this transaction exports it
+    (``pg_export_snapshot``) and the second imports it (``SET TRANSACTION SNAPSHOT``), both
+    REPEATABLE READ, so the rows are as consistent as on one connection.
+    https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-SNAPSHOT-SYNCHRONIZATION
+    """
+    from dbmedic.driver import side_by_side
+
+    names = catalog.names()
+    shareable = _repeatable_read(conn)
+    rows = {"tables": _query(conn, catalog, "tables")}
+    rest = [name for name in names if name != "tables"]
+    side = _side_connection(conn) if shareable and _many(rows["tables"]) else None
+    if side is None:
+        rows.update((name, _query(conn, catalog, name)) for name in rest)
+        return rows
+
+    def here() -> None:
+        for name in MAIN_QUERIES:
+            rows[name] = _query(conn, catalog, name)
+
+    def beside() -> None:
+        for name in rest:
+            if name not in MAIN_QUERIES:
+                rows[name] = _query(side, catalog, name)
+
+    try:
+        side_by_side(here, beside)
+    finally:
+        conn.statements += side.statements  # type: ignore[union-attr]  # a DriverConnection
+        side.close()
+    return rows
+
+
+def _many(tables: list[Row]) -> bool:
+    from dbmedic import driver
+
+    return len(tables) >= driver.SIDE_BY_SIDE_FROM
+
+
+def _repeatable_read(conn: Connection | DriverConnection) -> bool:
+    """Make the driver connection's next transaction REPEATABLE READ (so its snapshot can be
+    shared); False for an SQLAlchemy connection or a session already inside a transaction."""
+    from dbmedic.driver import DriverConnection
+
+    if not isinstance(conn, DriverConnection):
+        return False
+    import psycopg
+
+    raw: psycopg.Connection[Any] = conn.dbapi_connection
+    if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return False
+    raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    return True
+
+
+def _side_connection(conn: Connection | DriverConnection) -> DriverConnection | None:
+    """A second connection reading the snapshot of ``conn`` (a REPEATABLE READ driver
+    connection, see :func:`_repeatable_read`), or None when it cannot be opened."""
+    from dbmedic.driver import DriverConnection, DriverError
+
+    assert isinstance(conn, DriverConnection)
+    import psycopg
+    from psycopg import sql
+
+    snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+    side = conn.fork()
+    if side is None:
+        return None
+    try:
+        side.dbapi_connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        statement = sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
+        side.exec_driver_sql(statement.as_string(side.dbapi_connection))
+    except DriverError:
+        side.close()
+        return None
+    return side
+
+
+def _query(conn: Connection | DriverConnection, catalog: SqlFiles, name: str) -> list[Row]:
     """Rows of one catalog query as named tuples (attribute access without SQLAlchemy's Row:
     psycopg has already converted the values, and this is the hot loop at 50,000 columns)."""
-    from sqlalchemy.exc import DBAPIError
+    from dbmedic.driver import driver_errors
 
     try:
         result = conn.exec_driver_sql(catalog[name])
@@ -119,8 +207,9 @@ def _query(conn: Connection, catalog: SqlFiles, name: str) -> list[Row]:
         rows = list(map(record._make, cursor.fetchall()))
         result.close()
         return rows
-    except DBAPIError as e:
-        reason = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
+    except driver_errors() as e:
+        orig = getattr(e, "orig", None)
+        reason = str(orig).strip().splitlines()[0] if orig else type(e).__name__
         raise InspectError(f"postgresql: reading {name} failed ({reason})") from e
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
     from dbmedic.changes import Change
+    from dbmedic.driver import DbUrl, DriverConnection
     from dbmedic.model import Schema, Table
 
 _OUTSIDE = re.compile(r"\s*PRAGMA\s+(?:main\.)?foreign_keys\s*=", re.I)
@@ -49,7 +50,7 @@ class SQLite(Dialect):
     catalog = SqlFiles(__package__)
 
     # --- connection -------------------------------------------------------------------------
-    def server_info(self, conn: Connection) -> ServerInfo:
+    def server_info(self, conn: Connection | DriverConnection) -> ServerInfo:
         """Version, file name and the foreign_keys setting, in one query."""
         version, path, fks = conn.exec_driver_sql(
             "SELECT sqlite_version(),"
@@ -73,6 +74,31 @@ class SQLite(Dialect):
             return url, {}
         path = url_quote(os.path.abspath(database))
         return url.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"}), {}
+
+    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
+        """An sqlite3 connection to the file (``mode=ro`` for a reference, as
+        :meth:`read_only_url`); None for an in-memory database (the engine's would be another
+        one), a ``file:`` URI or URL options, which go through SQLAlchemy.
+
+        ``BEGIN`` before the first statement makes the catalog queries read one snapshot, like
+        the engine's transactions (see :meth:`prepare_engine`)."""
+        database = url.database
+        if url.query or not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        import sqlite3
+
+        from dbmedic.driver import DriverConnection, DriverError
+
+        try:
+            if read_only:
+                uri = f"file:{url_quote(os.path.abspath(database))}?mode=ro"
+                raw = sqlite3.connect(uri, uri=True, isolation_level=None)
+            else:
+                raw = sqlite3.connect(database, isolation_level=None)
+            self.on_connect(raw, read_only)
+        except sqlite3.Error as e:
+            raise DriverError(e) from e
+        return DriverConnection(raw, sqlite3.Error, begin="BEGIN")
 
     def on_connect(self, dbapi_connection: object, read_only: bool) -> None:
         """Foreign keys on for targets (off by default in SQLite); reads only for references."""
@@ -110,7 +136,7 @@ class SQLite(Dialect):
                 return sentence
         return text
 
-    def table_names(self, conn: Connection) -> list[str]:
+    def table_names(self, conn: Connection | DriverConnection) -> list[str]:
         rows = conn.exec_driver_sql(
             "SELECT name FROM sqlite_schema WHERE type = 'table'"
             " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
@@ -118,7 +144,7 @@ class SQLite(Dialect):
         return [str(r[0]) for r in rows]
 
     # --- inspection -------------------------------------------------------------------------
-    def inspect(self, conn: Connection, info: ServerInfo) -> Schema:
+    def inspect(self, conn: Connection | DriverConnection, info: ServerInfo) -> Schema:
         from dbmedic.dialects.sqlite.inspect import inspect_schema
 
         return inspect_schema(conn, info, self.catalog)

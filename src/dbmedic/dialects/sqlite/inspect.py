@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from dbmedic.dialects.base import ServerInfo, SqlFiles
+    from dbmedic.driver import DriverConnection
 
 T = TypeVar("T")
 Row = Sequence[Any]
@@ -41,7 +42,9 @@ _SHADOW_SUFFIXES += ("_segments", "_segdir", "_stat", "_node", "_parent", "_rowi
 """Tables FTS3/4/5 and R*Tree virtual tables create for themselves."""
 
 
-def inspect_schema(conn: Connection, info: ServerInfo, catalog: SqlFiles) -> Schema:
+def inspect_schema(
+    conn: Connection | DriverConnection, info: ServerInfo, catalog: SqlFiles
+) -> Schema:
     """Read the whole main schema: exactly ``len(catalog)`` queries."""
     fetched = {name: conn.exec_driver_sql(catalog[name]).all() for name in catalog.names()}
     objects = fetched["objects"]

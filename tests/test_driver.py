@@ -1,0 +1,159 @@
+"""The driver path of inspection: URLs read like SQLAlchemy reads them, catalog read without it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from dbmedic.connect import open_reference, open_target
+from dbmedic.driver import DbUrl, DriverConnection
+from dbmedic.errors import ConnectError, InspectError
+from dbmedic.inspect import inspect_schema
+from dbtest import DatabaseFactory, run_sql
+
+URLS = [
+    "mysql+pymysql://root@127.0.0.1:3306/app",
+    "mysql+pymysql://app:s%40cr%3At@db.example.com/app?charset=utf8mb4",
+    "postgresql+psycopg://u:p@[::1]:5433/app?options=-csearch_path%3Dx&sslmode=require",
+    "postgresql+psycopg://u@h1,h2/app?target_session_attrs=any&x=1&x=2",
+    "postgresql+psycopg:///app",
+    "sqlite:////tmp/some%20dir/app.db",
+    "sqlite:///relative.db",
+    "sqlite://",
+    "mysql+pymysql://user:pa ss+word@host/db%2Fname",
+]
+
+
+@pytest.mark.parametrize("text", URLS)
+def test_url_reads_like_sqlalchemy(text: str) -> None:
+    ours, theirs = DbUrl.parse(text), make_url(text)
+    for attr in ("drivername", "username", "password", "host", "port", "database"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert dict(ours.query) == {
+        k: tuple(v) if isinstance(v, tuple) else v for k, v in theirs.query.items()
+    }
+    for hide in (True, False):
+        assert ours.render_as_string(hide) == theirs.render_as_string(hide)
+    assert ours.to_sqlalchemy() == theirs
+
+
+def _tables(backend: str, n: int) -> str:
+    pk = {"mariadb": "INT AUTO_INCREMENT PRIMARY KEY", "postgresql": "SERIAL PRIMARY KEY"}.get(
+        backend, "INTEGER PRIMARY KEY"
+    )
+    stmts = []
+    for i in range(1, n + 1):
+        ref = f", prev_id INT REFERENCES t{i - 1} (id)" if i > 1 else ""
+        stmts.append(f"CREATE TABLE t{i} (id {pk}, name VARCHAR(50) NOT NULL UNIQUE{ref});")
+        stmts.append(f"CREATE INDEX t{i}_name ON t{i} (name);")
+    return "\n".join(stmts)
+
+
+@pytest.mark.parametrize("side_by_side_from", [1, 1000])
+def test_inspection_query_count_does_not_grow(
+    db_factory: DatabaseFactory, side_by_side_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver connection sends one query per catalog file, for 3 tables as for 60; read
+    on two connections (from 1 table here), PostgreSQL adds two to share its snapshot."""
+    monkeypatch.setattr("dbmedic.driver.SIDE_BY_SIDE_FROM", side_by_side_from)
+    counts = {}
+    for n in (3, 60):
+        url = db_factory.new(f"d{n}")
+        run_sql(url, _tables(db_factory.backend, n))
+        with open_reference(url) as db, db.driver_connect() as conn:
+            assert isinstance(conn, DriverConnection)
+            before = conn.statements  # the connection that read the server facts is reused
+            schema = db.dialect.inspect(conn, db.info)
+            counts[n] = conn.statements - before
+        assert len(schema.tables) == n
+        assert [fk.ref_table for fk in schema.tables[f"t{n}"].foreign_keys.values()] == [
+            f"t{n - 1}"
+        ]
+    shared_snapshot = 2 if db.dialect.name == "postgresql" and side_by_side_from == 1 else 0
+    assert counts[3] == counts[60] == len(db.dialect.catalog or ()) + shared_snapshot
+
+
+def test_driver_and_engine_read_the_same_schema(
+    db_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two driver connections side by side read what one engine connection reads."""
+    monkeypatch.setattr("dbmedic.driver.SIDE_BY_SIDE_FROM", 1)
+    url = db_factory.new()
+    run_sql(url, _tables(db_factory.backend, 4))
+    with open_reference(url) as db:
+        through_driver = inspect_schema(db)
+    with open_reference(make_url(url)) as db:  # a URL object: the engine path
+        assert db._driver is None
+        through_engine = inspect_schema(db)
+    assert through_driver.tables == through_engine.tables
+    assert through_driver.database == through_engine.database
+
+
+def test_reference_is_read_only_through_the_driver(db_factory: DatabaseFactory) -> None:
+    url = db_factory.new()
+    run_sql(url, _tables(db_factory.backend, 1))
+    with (
+        open_reference(url) as db,
+        db.driver_connect() as conn,
+        pytest.raises(Exception, match=r"(?i)read.only|readonly|1792"),
+    ):
+        conn.exec_driver_sql("INSERT INTO t1 (name) VALUES ('x')")
+
+
+def test_target_engine_is_made_on_first_use(db_factory: DatabaseFactory) -> None:
+    url = db_factory.new()
+    with open_target(url) as db:
+        assert db._engine is None
+        with db.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE made (id INT PRIMARY KEY)")
+            conn.commit()
+        assert list(inspect_schema(db).tables) == ["made"]
+
+
+def test_unreachable_server_is_one_sentence() -> None:
+    with pytest.raises(
+        ConnectError, match=r"^cannot connect to mysql\+pymysql://nobody@127\.0\.0\.1:1/x"
+    ):
+        open_reference("mysql://nobody@127.0.0.1:1/x")
+
+
+def test_inspect_command_does_not_import_sqlalchemy(db_factory: DatabaseFactory) -> None:
+    """Start-up: reading a schema loads the driver, not SQLAlchemy (~0.2 s of every run)."""
+    url = db_factory.new()
+    run_sql(url, _tables(db_factory.backend, 2))
+    code = (
+        "import sys, json; from dbmedic.cli import main\n"
+        "try:\n    main(['inspect', sys.argv[1], '--json'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(json.dumps('sqlalchemy' in sys.modules), file=sys.stderr)"
+    )
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, url], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(json.loads(proc.stdout)["tables"]) == ["t1", "t2"]
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) is False
+
+
+def test_side_by_side_raises_the_error_of_either_side_after_both_finish() -> None:
+    from dbmedic.driver import side_by_side
+
+    done: list[str] = []
+
+    def here() -> None:
+        done.append("here")
+
+    def beside() -> None:
+        raise InspectError("postgresql: reading indexes failed (boom)")
+
+    with pytest.raises(InspectError, match="boom"):
+        side_by_side(here, beside)
+    assert done == ["here"]
