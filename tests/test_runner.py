@@ -98,3 +98,18 @@ def test_resume_point_refuses_an_edited_statement() -> None:
     entries = [JournalEntry("1", 0, before.statements[0].sha, DONE, None, "")]
     with pytest.raises(MigrationError, match="changed"):
         resume_point(_migration("a2", "b", "c"), entries)
+
+
+def test_delimiter_made_of_name_characters_ends_the_routine() -> None:
+    """`END$$` ends the statement although `$` may also appear inside MySQL names."""
+    from dbmedic.sqlsplit import split_statements
+
+    script = (
+        "DELIMITER $$\nCREATE TRIGGER t1 BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; END$$\n"
+        "DELIMITER ;\nCREATE TABLE b (id int);\n"
+    )
+    texts = [s.text for s in split_statements(script, "mysql")]
+    assert texts == [
+        "CREATE TRIGGER t1 BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; END",
+        "CREATE TABLE b (id int)",
+    ]

@@ -203,106 +203,16 @@ _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 def split_statements(script: str, dialect: str) -> list[Statement]:
     """Split a SQL script into statements with their line numbers.
 
-    Knows quotes ('', "", ``), comments (--, /* */, # on MySQL), PostgreSQL dollar quotes,
-    BEGIN ... END bodies of triggers and routines, and the MySQL client's ``DELIMITER`` lines.
-    Comment-only pieces are dropped.
+    The runner's splitter (:mod:`dbmedic.sqlsplit`) does the work, so simulation and execution
+    always agree on statement boundaries. An unterminated quote, comment or block, which the
+    runner refuses, is kept here as one statement: the simulation then reports it as unknown.
     """
-    family = family_of(dialect)
-    out: list[Statement] = []
-    i, n = 0, len(script)
-    line = 1
-    start: int | None = None
-    start_line = 1
-    delimiter = ";"
-    depth = 0
-    routine = False
+    from dbmedic.errors import MigrationError
+    from dbmedic.sqlsplit import split_statements as split
 
-    def flush(end: int) -> None:
-        nonlocal start, depth, routine
-        if start is not None:
-            text = script[start:end].strip()
-            if text:
-                out.append(Statement(text, start_line))
-        start = None
-        depth = 0
-        routine = False
-
-    while i < n:
-        ch = script[i]
-        if ch == "\n":
-            line += 1
-            i += 1
-            continue
-        if ch in " \t\r":
-            i += 1
-            continue
-        # DELIMITER lines (mysql client syntax), only at a statement start
-        if start is None and family == "mysql" and script.startswith(("DELIMITER", "delimiter"), i):
-            end = script.find("\n", i)
-            end = n if end == -1 else end
-            parts = script[i:end].split()
-            if len(parts) >= 2:
-                delimiter = parts[1]
-            i = end
-            continue
-        if script.startswith("--", i) or (family == "mysql" and ch == "#"):
-            end = script.find("\n", i)
-            i = n if end == -1 else end
-            continue
-        if script.startswith("/*", i):
-            end = script.find("*/", i + 2)
-            end = n if end == -1 else end + 2
-            line += script.count("\n", i, end)
-            i = end
-            continue
-        if start is None:
-            start, start_line = i, line
-            routine = bool(_ROUTINE_HEAD.match(script, i))
-        if ch in "'\"`":
-            j = i + 1
-            while j < n:
-                c = script[j]
-                if c == "\\" and family == "mysql" and ch != "`":
-                    j += 2
-                    continue
-                if c == ch:
-                    if j + 1 < n and script[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            line += script.count("\n", i, j)
-            i = j + 1
-            continue
-        if ch == "$" and family == "postgresql":
-            m = _DOLLAR.match(script, i)
-            if m:
-                end = script.find(m.group(0), m.end())
-                end = n if end == -1 else end + len(m.group(0))
-                line += script.count("\n", i, end)
-                i = end
-                continue
-        if script.startswith(delimiter, i) and (delimiter != ";" or depth == 0):
-            flush(i)
-            i += len(delimiter)
-            continue
-        m = _WORD.match(script, i)
-        if m:
-            word = m.group(0).upper()
-            if routine and word in ("BEGIN", "CASE"):
-                depth += 1
-            elif routine and word == "END" and depth > 0:
-                nxt = _WORD.match(script, _skip_spaces(script, m.end()))
-                if not (nxt and nxt.group(0).upper() in ("IF", "LOOP", "WHILE", "REPEAT")):
-                    depth -= 1
-            i = m.end()
-            continue
-        i += 1
-    flush(n)
-    return out
-
-
-def _skip_spaces(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n":
-        i += 1
-    return i
+    try:
+        pieces = split(script, family_of(dialect))
+    except MigrationError:
+        text = script.strip()
+        return [Statement(text, 1 + script[: script.index(text[0])].count("\n"))] if text else []
+    return [Statement(p.text, p.line) for p in pieces]

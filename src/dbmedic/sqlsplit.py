@@ -186,6 +186,9 @@ class _Splitter:
                     i = j + len(m.group(0))
                     continue
             m = _WORD.match(s, i)
+            if m and delimiter != ";" and delimiter in m.group(0):
+                # `END$$` with DELIMITER $$: `$` may be part of a MySQL name, not of the delimiter
+                m = _WORD.match(s[: i + m.group(0).index(delimiter)], i)
             if m:
                 word = m.group(0).upper()
                 if delimiter == ";" and word in ("BEGIN", "CASE", "END"):
