@@ -128,6 +128,15 @@ class StatementCount:
 
 
 @contextmanager
+def apply_statements(url: str | URL, statements: list[str]) -> None:
+    """Run each statement as it is (no splitting), autocommitted, as a user pasting them would."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for stmt in statements:
+            conn.exec_driver_sql(stmt)
+    engine.dispose()
+
+
 def count_statements(engine: Engine) -> Iterator[StatementCount]:
     """Count the statements sent through ``engine`` (SQLAlchemy before_cursor_execute)."""
     seen = StatementCount()

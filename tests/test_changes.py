@@ -65,3 +65,15 @@ def test_phases_drop_before_add_and_tables_before_columns() -> None:
 def test_drop_tables_in_reverse_dependency_order() -> None:
     changes = [DropTable(table("c")), DropTable(table("b", "c")), DropTable(table("a", "b"))]
     assert [c.subject for c in order_changes(changes)] == ["a", "b", "c"]
+
+
+def test_views_follow_the_views_they_select_from() -> None:
+    from dbmedic.changes import AddView, DropView
+    from dbmedic.model import View
+
+    views = [View("a_top", "SELECT * FROM m_mid"), View("m_mid", "SELECT * FROM `z_base` AS b"),
+             View("z_base", "SELECT id FROM users")]  # fmt: skip
+    added = [c.subject for c in order_changes([AddView(v) for v in views])]
+    assert added == ["z_base", "m_mid", "a_top"]
+    dropped = [c.subject for c in order_changes([DropView(v) for v in views])]
+    assert dropped == ["a_top", "m_mid", "z_base"]

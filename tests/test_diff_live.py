@@ -6,7 +6,7 @@ import pytest
 
 from dbmedic import api
 from dbmedic.describe import describe
-from dbtest import DatabaseFactory, run_sql
+from dbtest import DatabaseFactory, apply_statements, run_sql
 
 BASE = """
 CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(100) NOT NULL, name VARCHAR(50));
@@ -127,12 +127,32 @@ def test_difference_is_detected_and_named(
     assert kinds <= found, (found, texts)
     assert any(words in t for t in texts), texts
     # and the SQL (drops allowed) makes TARGET match SOURCE
-    from sqlalchemy import create_engine
-
-    engine = create_engine(target, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        for stmt in api.diff_sql(src, tgt, allow_drop=True):
-            conn.exec_driver_sql(stmt)
-    engine.dispose()
+    apply_statements(target, api.diff_sql(src, tgt, allow_drop=True))
     after = api.diff(src, api.inspect(target))
     assert after.is_empty, [describe(c) for c in after.changes]
+
+
+def test_views_over_views_are_created_and_dropped_in_dependency_order(
+    db_factory: DatabaseFactory,
+) -> None:
+    """`a_summary` reads `z_active`: by name it would come first and fail to create (or, when
+    dropping, be left pointing at a dropped view); in dependency order both apply cleanly."""
+    source, target = db_factory.new("src"), db_factory.new("tgt")
+    run_sql(
+        source,
+        BASE
+        + "CREATE VIEW z_active AS SELECT id, email FROM users WHERE name IS NOT NULL;\n"
+        + "CREATE VIEW a_summary AS SELECT COUNT(*) AS n FROM z_active;\n",
+    )
+    run_sql(target, BASE)
+    src = api.inspect(source)
+    statements = api.diff_sql(src, api.inspect(target))
+    views = [s for s in statements if "VIEW" in s.upper()]
+    assert len(views) == 2 and "z_active" in views[0], views
+    apply_statements(target, statements)
+    assert api.diff(src, api.inspect(target)).is_empty
+    # and back: dropping both views drops the dependent one first
+    bare = db_factory.new("bare")
+    run_sql(bare, BASE)
+    apply_statements(target, api.diff_sql(api.inspect(bare), api.inspect(target), allow_drop=True))
+    assert api.inspect(target).views == {}

@@ -31,6 +31,7 @@ from dbmedic import api
 from dbmedic.diff import diff_schemas
 from dbmedic.inspect import dump_snapshot, parse_snapshot
 from dbmedic.model import Schema
+from dbtest import apply_statements
 from schema_builders import schemas
 
 # --- pure laws --------------------------------------------------------------------------------
@@ -182,14 +183,6 @@ def create(url: str, specs: tuple[TableSpec, ...]) -> None:
     engine.dispose()
 
 
-def apply(url: str, statements: list[str]) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        for stmt in statements:
-            conn.exec_driver_sql(stmt)
-    engine.dispose()
-
-
 @pytest.mark.slow
 @settings(
     max_examples=15,
@@ -204,7 +197,7 @@ def test_applying_diff_sql_makes_the_diff_empty(db_factory, a, b) -> None:  # ty
     source = api.inspect(url_a)
     assert set(source.tables) == {t.name for t in a}
     statements = api.diff_sql(source, api.inspect(url_b), allow_drop=True)
-    apply(url_b, statements)
+    apply_statements(url_b, statements)
     after = api.inspect(url_b)
     d = diff_schemas(source, after)
     assert d.is_empty, (statements, [c.kind + " " + c.subject for c in d.changes])

@@ -6,6 +6,7 @@ indexes and keys, foreign keys last). ``destructive`` marks changes that can los
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -448,6 +449,41 @@ def _table_order(tables: dict[str, Table]) -> tuple[list[str], set[tuple[str, st
     return order, deferred
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def _views_in_dependency_order(bucket: list[Change], dependents_first: bool) -> list[Change]:
+    """AddView/DropView changes so that a view comes after (or, to drop, before) the views it
+    selects from. A reference is any identifier of the definition naming another view of the
+    bucket; a cycle (impossible in a valid schema) falls back to name order."""
+    views: dict[str, Change] = {}
+    for change in bucket:
+        assert isinstance(change, AddView | DropView)
+        views[change.view.name] = change
+    lowered = {name.lower(): name for name in views}
+    deps: dict[str, list[str]] = {}
+    for name, change in views.items():
+        assert isinstance(change, AddView | DropView)
+        words = {w.lower() for w in _WORD.findall(change.view.definition)}
+        deps[name] = sorted(lowered[w] for w in words & lowered.keys() if lowered[w] != name)
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        seen.add(name)
+        for dep in deps[name]:
+            if dep not in seen:
+                visit(dep)
+        order.append(name)
+
+    for name in sorted(views):
+        if name not in seen:
+            visit(name)
+    if dependents_first:
+        order.reverse()
+    return [views[n] for n in order]
+
+
 def order_changes(changes: Iterable[Change], inline_foreign_keys: bool = False) -> list[Change]:
     """Changes in the order that is safe to apply: named phases, tables in foreign-key order.
 
@@ -470,6 +506,13 @@ def order_changes(changes: Iterable[Change], inline_foreign_keys: bool = False) 
             tables = {c.table.name: c.table for c in bucket if isinstance(c, DropTable)}
             order, _ = _table_order(tables)
             buckets[i] = [DropTable(tables[n]) for n in reversed(order)]
+        if _PHASES[i] == (AddView,):
+            buckets[i] = _views_in_dependency_order(bucket, dependents_first=False)
+        if _PHASES[i] == (DropTrigger, DropView):
+            triggers = [c for c in bucket if not isinstance(c, DropView)]
+            buckets[i] = triggers + _views_in_dependency_order(
+                [c for c in bucket if isinstance(c, DropView)], dependents_first=True
+            )
     for i, kinds in enumerate(_PHASES):
         if kinds == (AddForeignKey,):
             buckets[i].sort(key=lambda c: (c.kind, c.subject))
