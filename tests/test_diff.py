@@ -451,3 +451,28 @@ def test_views_over_an_altered_table_are_rebuilt_around_the_change() -> None:
     assert d.parity.views.complete  # the view itself is no difference
     ordered = [c.kind for c in order_changes(d.changes)]
     assert ordered.index("drop_view") < ordered.index("alter_column") < ordered.index("add_view")
+
+
+@pytest.mark.parametrize(("a", "b", "equal"), [("mysql", "mariadb", True), ("mariadb", "mariadb", True),
+                                               ("postgresql", "postgresql", False)])  # fmt: skip
+def test_restrict_and_no_action_are_one_action_on_mysql_and_mariadb(
+    a: str, b: str, equal: bool
+) -> None:
+    """MySQL reports an unnamed action as NO ACTION, MariaDB as RESTRICT; InnoDB treats them
+    alike. PostgreSQL does not (NO ACTION can be deferred), so there they stay a difference."""
+    parent = table("users", col("id", "int"))
+    child = table(
+        "posts",
+        col("id", "int"),
+        col("user_id", "int"),
+        fks=[fk("posts_user_fk", "user_id", "users")],
+    )
+    restrict = replace(child, foreign_keys={"posts_user_fk": fk("posts_user_fk", "user_id", "users",
+                                                               on_delete="RESTRICT", on_update="RESTRICT")})  # fmt: skip
+    d = diff_schemas(schema(parent, child, dialect=a), schema(parent, restrict, dialect=b))
+    assert d.is_empty is equal, kinds(d)
+    cascade = replace(child, foreign_keys={"posts_user_fk": fk("posts_user_fk", "user_id", "users",
+                                                              on_delete="CASCADE")})  # fmt: skip
+    assert not diff_schemas(
+        schema(parent, cascade, dialect=a), schema(parent, restrict, dialect=b)
+    ).is_empty

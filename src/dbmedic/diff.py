@@ -265,8 +265,9 @@ def group_tables(names: Iterable[str]) -> list[TableGroup]:
 class _Compare:
     """Equality rules for one pair of schemas (family-neutral when the families differ)."""
 
-    def __init__(self, cross_family: bool) -> None:
+    def __init__(self, cross_family: bool, mysql_family: bool = False) -> None:
         self.cross = cross_family
+        self.mysql = mysql_family
 
     def column(self, c: Column) -> Column:
         return replace(c, charset=None, collation=None, extra=()) if self.cross else c
@@ -281,12 +282,21 @@ class _Compare:
         return replace(u, extra=()) if self.cross else u
 
     def fk(self, f: ForeignKey) -> ForeignKey:
+        if self.mysql:
+            # InnoDB treats RESTRICT and NO ACTION alike; MySQL reports an unnamed action as
+            # NO ACTION and MariaDB as RESTRICT, so a MySQL production and a MariaDB staging
+            # built by the same migrations must not differ on every key.
+            f = replace(f, on_update=_no_action(f.on_update), on_delete=_no_action(f.on_delete))
         return replace(f, extra=()) if self.cross else f
 
     def options(self, t: Table) -> tuple[object, ...]:
         if self.cross:
             return (t.comment,)
         return (t.engine, t.charset, t.collation, t.comment, t.extra)
+
+
+def _no_action(action: str) -> str:
+    return "NO ACTION" if action == "RESTRICT" else action
 
 
 def diff_schemas(source: Schema, target: Schema, *, strict_order: bool = False) -> Diff:
@@ -296,7 +306,8 @@ def diff_schemas(source: Schema, target: Schema, *, strict_order: bool = False) 
     tables only in TARGET DropTable; shared tables yield column, key, index, check and option
     changes; a changed index, key, view or trigger is a drop and an add of the same name.
     """
-    cmp = _Compare(_family(source.dialect) != _family(target.dialect))
+    families = {_family(source.dialect), _family(target.dialect)}
+    cmp = _Compare(len(families) > 1, mysql_family=families == {"mysql"})
     changes: list[Change] = []
     order: list[ColumnOrder] = []
     for name in sorted(source.tables.keys() - target.tables.keys()):
