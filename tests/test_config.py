@@ -6,17 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from dbmedic.cli import app
 from dbmedic.config import (
+    HookChoice,
     check_config,
-    default_hooks,
     find_config,
+    hooks_for,
     load_config,
     resolve_target,
 )
 from dbmedic.errors import ConfigError
+from dbmedic.plans.steps import default_hooks
 
 PASSWORD = "Tr0ub4dor-s3cret"
 """A test password: it must never appear in any output."""
@@ -162,16 +165,43 @@ def test_without_a_configuration_env_is_the_apps_own(
     assert target.name is None and target.framework_environment == "testing"
 
 
-def test_hooks_default_to_the_frameworks(project: Path) -> None:
+def test_hooks_come_from_the_chosen_or_matching_environment(project: Path) -> None:
+    staging_hooks = (("php", "artisan", "cache:clear"), ("php", "artisan", "queue:restart"))
+    where = f"environment 'staging' in {project / 'dbmedic.toml'}"
     staging = resolve_target("staging")
-    assert default_hooks(staging, "laravel") == staging.hooks
-    production = resolve_target("production")  # no hooks key
-    assert default_hooks(production, "laravel") == (
+    assert hooks_for(make_url(staging.url or ""), environment=staging) == HookChoice(
+        staging_hooks, where
+    )
+    production = resolve_target("production")  # no hooks key: the framework's defaults
+    assert hooks_for(make_url(production.url or ""), environment=production) == HookChoice()
+    assert hooks_for(make_url("sqlite:///x.db"), environment="local").commands == ()
+    # without --env: the environment whose url names the database (spelled differently) ...
+    by_url = hooks_for(make_url(f"sqlite:///{project / 'local.db'}"))
+    assert by_url.commands == () and "its url names this database" in (by_url.source or "")
+    other_spelling = make_url("mysql+pymysql://someone@staging-db.example.com:3306/shop")
+    assert hooks_for(other_spelling).commands == staging_hooks
+    # ... else the one whose app is the app folder, else the framework's defaults
+    by_app = hooks_for(make_url("sqlite:///elsewhere.db"), app=project / "app")
+    assert by_app.commands == staging_hooks and f"its app is {project / 'app'}" in (
+        by_app.source or ""
+    )
+    assert hooks_for(make_url("sqlite:///elsewhere.db"), app=project) == HookChoice()
+    assert default_hooks("laravel") == (
         ("php", "artisan", "cache:clear"),
         ("php", "artisan", "config:clear"),
     )
-    assert default_hooks(production, "django") == ()
-    assert default_hooks(resolve_target("local"), "laravel") == ()  # hooks = [] means none
+    assert default_hooks("django") == () and default_hooks(None) == ()
+
+
+def test_environments_sharing_an_app_with_other_hooks_need_env(project: Path) -> None:
+    (project / "dbmedic.toml").write_text(
+        GOOD + '\n[environments.qa]\nurl = "sqlite:///qa.db"\napp = "app"\nhooks = []\n'
+    )
+    with pytest.raises(ConfigError, match=r"'staging', 'qa' in .* declare different post-fix") as e:
+        hooks_for(make_url("sqlite:///elsewhere.db"), app=project / "app")
+    assert "--env NAME" in (e.value.hint or "")
+    qa = resolve_target("qa")  # choosing one settles it
+    assert hooks_for(make_url(qa.url or ""), app=project / "app", environment=qa).commands == ()
 
 
 BAD: list[tuple[str, str, tuple[str, ...]]] = [

@@ -7,7 +7,7 @@ is reported through an optional ``progress`` callback. The CLI is a thin layer o
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -320,6 +320,7 @@ def fix(
     allow_production: bool = False,
     confirm_production: Any = None,
     guard_environment: Any = None,
+    hooks: Iterable[Sequence[str]] | None = None,
 ) -> Any:
     """Repair ``db`` with ``strategy`` (``reset``, ``resume`` or ``sync``).
 
@@ -333,6 +334,17 @@ def fix(
     report there too (it is always written into the run folder ``.dbmedic/runs/<id>/``).
     A protected or production-looking target is refused before anything is read unless
     ``allow_production`` and ``confirm_production(prompt)`` returns the database name.
+
+    Post-fix hooks run after the verification, in the app folder (else the current folder),
+    each an argv list (never a shell line; credentials reach them only through the environment).
+    ``hooks``: exactly these commands (``[]``: none). None (default): the configuration's,
+    from the environment ``guard_environment`` names (a ``ResolvedTarget`` from
+    :func:`resolve_target` or an environment name), else the environment whose ``url`` names
+    ``db``, else the one whose ``app`` is ``app``; an environment without ``hooks`` (or none)
+    gives the framework's defaults (Laravel: ``php artisan cache:clear``, ``config:clear``),
+    which sync runs only with ``app``. A failing hook does not roll back the verified repair:
+    the verdict is ``hook-failed`` (``outcome.repaired`` is True, ``outcome.ok`` False), the
+    remaining hooks still run, and the error names each failed hook.
     """
     from dbmedic.fixing import run_fix
 
@@ -358,6 +370,7 @@ def fix(
         allow_production=allow_production,
         confirm_production=confirm_production,
         guard_environment=guard_environment,
+        hooks=None if hooks is None else list(hooks),
     )
 
 
@@ -413,7 +426,7 @@ __all__ += ["assert_may_change", "load_config", "resolve_target"]
 def runs(state_dir: Path | str = ".") -> Any:
     """Read-only: the repair runs recorded under ``state_dir`` (``.dbmedic/runs``), oldest
     first, as :class:`dbmedic.runs.RunSummary` (state: finished, rolled-back, nothing-changed,
-    not-rolled-back, interrupted). Raises JournalError for a damaged journal."""
+    not-rolled-back, hook-failed, interrupted). Raises JournalError for a damaged journal."""
     from dbmedic.runs import list_runs
 
     return list_runs(state_dir)

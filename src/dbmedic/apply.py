@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -70,6 +71,9 @@ class Verdict(StrEnum):
     """A step failed before anything was written."""
     NOT_ROLLED_BACK = "not-rolled-back"
     """A step failed and the database was left as it was (``--no-rollback``) or rollback failed."""
+    HOOK_FAILED = "hook-failed"
+    """Repaired and verified, then a post-fix hook failed: the repair is kept (not rolled back),
+    the failed hook must be run by hand."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,11 @@ class Outcome:
         return self.verdict is Verdict.DONE
 
     @property
+    def repaired(self) -> bool:
+        """True when the repair ran and was verified (also when a post-fix hook failed after)."""
+        return self.verdict in (Verdict.DONE, Verdict.HOOK_FAILED)
+
+    @property
     def failed_step(self) -> StepResult | None:
         return next((s for s in self.steps if s.status is StepStatus.FAILED), None)
 
@@ -133,6 +142,7 @@ class Outcome:
             "run_dir": self.run_dir,
             "verdict": str(self.verdict),
             "ok": self.ok,
+            "repaired": self.repaired,
             "started": self.started,
             "seconds": round(self.seconds, 3),
             "tables_before": self.tables_before,
@@ -299,14 +309,14 @@ def apply_plan(
         results: list[StepResult] = []
         failure: StepResult | None = None
         for step in plan.steps:
-            if failure is not None:
+            if skipped_after(failure, step):
                 results.append(
                     StepResult(step.number, str(step.kind), step.title, StepStatus.SKIPPED)
                 )
                 continue
             result = run_step(run, step, journal, fault, lock.description)
             results.append(result)
-            if result.status is StepStatus.FAILED:
+            if result.status is StepStatus.FAILED and failure is None:
                 failure = result
         outcome = _finish(run, journal, before, results, failure, rollback, restore_options or {})
         seconds = time.perf_counter() - began
@@ -316,6 +326,15 @@ def apply_plan(
         return outcome
     finally:
         lock.release()
+
+
+def skipped_after(failure: StepResult | None, step: Step) -> bool:
+    """True when ``step`` is skipped because an earlier step failed: every step after a failure,
+    except that after a failed post-fix hook the remaining hooks still run (each hook is an
+    independent command after a verified repair; one failing says nothing about the next)."""
+    if failure is None:
+        return False
+    return not (failure.kind == str(StepKind.HOOK) and step.kind is StepKind.HOOK)
 
 
 def run_step(
@@ -471,11 +490,11 @@ def _hook(run: _Run, step: Step) -> str:
         done = subprocess.run(list(step.command), cwd=run.app or None, env=env,
                               capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise StepFailed(f"hook {' '.join(step.command)} could not run ({scrub(str(e))})") from e
+        raise StepFailed(f"hook {shlex.join(step.command)} could not run ({scrub(str(e))})") from e
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
         tail = scrub(lines[-1]) if lines else "no output"
-        raise StepFailed(f"hook {' '.join(step.command)} exited with {done.returncode}: {tail}")
+        raise StepFailed(f"hook {shlex.join(step.command)} exited with {done.returncode}: {tail}")
     return "exit 0"
 
 
@@ -579,6 +598,18 @@ def _finish(
     if failure is None:
         return Outcome(steps=tuple(results), verdict=Verdict.DONE, verified=True, checks=checks,
                        tables_after=_table_count(run.db), **common)  # fmt: skip
+    if only_hooks_failed(results):
+        hooks = [r for r in results if r.status is StepStatus.FAILED]
+        error = (
+            f"{len(hooks)} post-fix hook(s) failed after the repair was verified (the repair is "
+            "kept, not rolled back): " + "; ".join(r.error or r.title for r in hooks)
+        )
+        todo = "; ".join(f"`{r.title.removeprefix('Run ')}`" for r in hooks)
+        where = run.app or Path.cwd()
+        return Outcome(steps=tuple(results), verdict=Verdict.HOOK_FAILED, verified=True,
+                       checks=checks, error=error, tables_after=_table_count(run.db),
+                       notes=(f"run the failed hook(s) by hand in {where}: {todo}",),
+                       **common)  # fmt: skip
     if not run.wrote:
         return Outcome(steps=tuple(results), verdict=Verdict.NOTHING_CHANGED, error=failure.error,
                        tables_after=_table_count(run.db), **common)  # fmt: skip
@@ -608,6 +639,15 @@ def _finish(
         rollback_detail=detail,
         tables_after=_table_count(run.db),
         **common,
+    )
+
+
+def only_hooks_failed(results: Sequence[StepResult]) -> bool:
+    """True when every step that is not a post-fix hook ran OK and a hook failed: the repair
+    was verified, so a hook's failure must not undo it."""
+    hook = str(StepKind.HOOK)
+    return any(r.status is StepStatus.FAILED for r in results) and all(
+        r.status is StepStatus.OK for r in results if r.kind != hook
     )
 
 

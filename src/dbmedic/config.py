@@ -500,25 +500,32 @@ def resolve_target(
     )
 
 
-def protecting_environment(config: Config, url: URL) -> Environment | None:
-    """The protected environment whose URL names the same database as ``url`` (host, port,
-    database; SQLite: the file), or None. Reads no password."""
+def environments_naming(config: Config, url: URL) -> list[Environment]:
+    """The environments whose URL names the same database as ``url`` (host, port, database;
+    SQLite: the file, relative paths taken from the configuration's folder). Reads no password."""
     from dbmedic.connect import parse_url
 
     wanted = same_database_key(url)
+    found = []
     for env in config.environments:
-        if env.protected and env.url:
-            other = parse_url(env.url)
-            if (
-                other.get_backend_name() == "sqlite"
-                and other.database
-                and not Path(str(other.database)).is_absolute()
-                and config.path is not None
-            ):
-                other = other.set(database=str(config.path.parent / str(other.database)))
-            if same_database_key(other) == wanted:
-                return env
-    return None
+        if not env.url:
+            continue
+        other = parse_url(env.url)
+        if (
+            other.get_backend_name() == "sqlite"
+            and other.database
+            and not Path(str(other.database)).is_absolute()
+            and config.path is not None
+        ):
+            other = other.set(database=str(config.path.parent / str(other.database)))
+        if same_database_key(other) == wanted:
+            found.append(env)
+    return found
+
+
+def protecting_environment(config: Config, url: URL) -> Environment | None:
+    """The protected environment whose URL names the same database as ``url``, or None."""
+    return next((env for env in environments_naming(config, url) if env.protected), None)
 
 
 def same_database_key(url: URL) -> tuple[str, str, int | None, str]:
@@ -538,13 +545,66 @@ def same_database_key(url: URL) -> tuple[str, str, int | None, str]:
     return (family, host, url.port or default_port, str(url.database or ""))
 
 
-def default_hooks(target: ResolvedTarget, framework: str) -> Hooks:
-    """The post-fix hooks to run: the configured ones, else the framework's defaults."""
-    if target.hooks is not None:
-        return target.hooks
-    from dbmedic.frameworks.base import get_framework
+@dataclass(frozen=True, slots=True)
+class HookChoice:
+    """The post-fix hooks of a repair and where they were declared."""
 
-    return get_framework(framework).post_fix_hooks
+    commands: Hooks | None = None
+    """argv lists; None: the framework's defaults; (): no hooks at all."""
+    source: str | None = None
+    """``environment 'staging' in /x/dbmedic.toml``; None for the framework's defaults."""
+
+
+def hooks_for(
+    url: URL,
+    *,
+    app: Path | None = None,
+    environment: str | ResolvedTarget | None = None,
+    config: Config | None = None,
+) -> HookChoice:
+    """Read-only: the configured post-fix hooks of a repair of ``url``.
+
+    The selected environment decides (a :class:`ResolvedTarget` from ``--env``, or a configured
+    environment's name); without one, the environment whose URL names the same database, else
+    the one whose ``app`` is ``app`` (like the production guard). An environment without a
+    ``hooks`` key, or none found: ``HookChoice()``, the framework's defaults. Raises ConfigError
+    when several environments match with different hooks (``--env`` must choose).
+    """
+    if isinstance(environment, ResolvedTarget) and environment.name is not None:
+        where = f"environment {environment.name!r} in {environment.config_path}"
+        return HookChoice(environment.hooks, where if environment.hooks is not None else None)
+    if config is None:
+        path = environment.config_path if isinstance(environment, ResolvedTarget) else None
+        config = load_config(path, start=app)
+    named = config.get(environment) if isinstance(environment, str) else None
+    if named is not None:
+        return _choice(config, [named], "")
+    matched = environments_naming(config, url)
+    if matched:
+        return _choice(config, matched, "its url names this database")
+    if app is not None:
+        root = Path(app).expanduser().resolve()
+        matched = [e for e in config.environments if e.app is not None and e.app == root]
+        return _choice(config, matched, f"its app is {root}")
+    return HookChoice()
+
+
+def _choice(config: Config, matched: list[Environment], why: str) -> HookChoice:
+    if not matched:
+        return HookChoice()
+    distinct = {e.hooks for e in matched}
+    if len(distinct) > 1:
+        names = ", ".join(repr(e.name) for e in matched)
+        raise ConfigError(
+            f"environments {names} in {config.path} all match this repair and declare different "
+            "post-fix hooks",
+            hint="pass --env NAME to choose the environment whose hooks run; nothing was changed",
+        )
+    chosen = matched[0]
+    if chosen.hooks is None:
+        return HookChoice()
+    because = f" ({why})" if why else ""
+    return HookChoice(chosen.hooks, f"environment {chosen.name!r} in {config.path}{because}")
 
 
 # --- checking a file (``dbmedic config check``) ----------------------------------------------------

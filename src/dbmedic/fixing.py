@@ -18,6 +18,7 @@ from dbmedic.errors import ConfigError, RefusedError
 
 if TYPE_CHECKING:
     from dbmedic.apply import ApplyProgress, Fault, Outcome
+    from dbmedic.config import HookChoice
     from dbmedic.connect import Database
     from dbmedic.frameworks.base import Framework
     from dbmedic.model import Schema
@@ -39,7 +40,6 @@ class FixContext:
     reference: str | None = None
     critical: tuple[str, ...] = ()
     allow_drop: bool = False
-    hooks: tuple[tuple[str, ...], ...] = ()
 
 
 def _planner(strategy: str) -> Callable[..., Plan]:
@@ -100,8 +100,13 @@ def plan_fix(
     reference: str | None = None,
     critical: Sequence[str] = (),
     allow_drop: bool = False,
+    hooks: Sequence[Sequence[str]] | None = None,
+    hooks_source: str | None = None,
 ) -> tuple[Plan, Schema | None]:
-    """Read-only: the plan of ``strategy`` for ``db`` and the reference schema used."""
+    """Read-only: the plan of ``strategy`` for ``db`` and the reference schema used.
+
+    ``hooks``: the post-fix commands (None: the framework's defaults; empty: none), declared
+    where ``hooks_source`` says (see :func:`dbmedic.config.hooks_for`)."""
     from dbmedic.inspect import inspect_schema
     from dbmedic.secrets import redact, scrub
 
@@ -122,8 +127,8 @@ def plan_fix(
             from dbmedic.plans.facts import plan_for_target
 
             plan = plan_for_target(
-                strategy, db, root, framework, critical=critical, hooks=ctx.hooks or None,
-                environment=framework.environment, reference=reference,
+                strategy, db, root, framework, critical=critical, hooks=hooks,
+                hooks_source=hooks_source, environment=framework.environment, reference=reference,
             )  # fmt: skip
             return plan, ctx.reference_schema
         if ctx.reference_schema is None:
@@ -149,6 +154,9 @@ def plan_fix(
             reference_name=ctx.reference,
             app=str(root) if root is not None else None,
             critical=tuple(critical),
+            hooks=hooks,
+            hooks_source=hooks_source,
+            environment=framework.environment if framework is not None else None,
         )
         return plan, ctx.reference_schema
     finally:
@@ -179,6 +187,7 @@ def run_fix(
     allow_production: bool = False,
     confirm_production: Any = None,
     guard_environment: Any = None,
+    hooks: Sequence[Sequence[str]] | None = None,
 ) -> Outcome | Plan:
     """See :func:`dbmedic.api.fix`."""
     from dbmedic.apply import apply_plan
@@ -194,6 +203,7 @@ def run_fix(
     clearance = assert_may_change(url, app=root, environment=guard_environment,
                                   allow_production=allow_production,
                                   confirm=confirm_production)  # fmt: skip
+    choice = _hooks(hooks, url, root, guard_environment)
     with open_target(url) as target:
         if fw is None and root is not None:
             from dbmedic.frameworks.tracking import table_names
@@ -202,7 +212,8 @@ def run_fix(
             with target.connect() as conn:
                 fw = framework_from_tables(target, root, set(table_names(target, conn)))
         plan, ref_schema = plan_fix(strategy, target, root=root, framework=fw, reference=reference,
-                                    critical=critical, allow_drop=allow_drop)  # fmt: skip
+                                    critical=critical, allow_drop=allow_drop,
+                                    hooks=choice.commands, hooks_source=choice.source)  # fmt: skip
         if dry_run:
             return plan
         agreed = confirm(plan) if confirm is not None else yes
@@ -215,8 +226,35 @@ def run_fix(
                              state_dir=state_dir, reference=ref_schema, progress=progress,
                              rollback=not no_rollback, fault=fault,
                              break_stale_lock=break_stale_lock,
+                             hook_env=hook_env(fw, target, root),
                              restore_options={"clearance": clearance})  # fmt: skip
     return _write_report(outcome, report)
+
+
+def _hooks(
+    hooks: Sequence[Sequence[str]] | None, url: str, root: Path | None, environment: Any
+) -> HookChoice:
+    """The hooks given by the caller, else those the configuration declares for this target."""
+    from dbmedic.config import HookChoice, hooks_for
+    from dbmedic.connect import parse_url
+
+    if hooks is not None:
+        if any(isinstance(h, str) or not h or not all(isinstance(a, str) and a for a in h)
+               for h in hooks):  # fmt: skip
+            raise ConfigError(
+                "hooks must be a list of commands, each a list of non-empty arguments",
+                hint='hooks=[["php", "artisan", "cache:clear"]]; nothing was changed',
+            )
+        return HookChoice(tuple(tuple(h) for h in hooks), "the hooks given to fix")
+    return hooks_for(parse_url(url), app=root, environment=environment)
+
+
+def hook_env(fw: Framework | None, db: Database, root: Path | None) -> dict[str, str]:
+    """What the post-fix hooks get in their environment (never on their command line): the
+    framework's connection variables pointing the app at the repaired database."""
+    if fw is None or root is None:
+        return {}
+    return fw.hook_env(db.url, root)
 
 
 def _write_report(outcome: Outcome, path: Path | str | None) -> Outcome:

@@ -192,8 +192,10 @@ def resume_run(
         _Run,
         run_sql_statements,
         run_step,
+        skipped_after,
     )
     from dbmedic.faults import from_env
+    from dbmedic.fixing import hook_env
     from dbmedic.inspect import inspect_schema
     from dbmedic.lock import RepairLock
     from dbmedic.plan import StepKind
@@ -258,7 +260,8 @@ def resume_run(
                           examined={str(k): v for k, v in plan_of.items()})  # fmt: skip
             fw = framework
             run = _Run(plan, db, app, fw, Path(str(record.start.get("backup_dir") or ".")),
-                       reference, progress, {}, journal=journal, fault=from_env())  # fmt: skip
+                       reference, progress, hook_env(fw, db, app), journal=journal,
+                       fault=from_env())  # fmt: skip
             run.backup = backup
             run.wrote = backup is not None
             results: list[StepResult] = []
@@ -268,14 +271,14 @@ def resume_run(
                     results.append(StepResult(step.number, str(step.kind), step.title,
                                               StepStatus.OK, detail="done before the resume"))  # fmt: skip
                     continue
-                if failure is not None:
+                if skipped_after(failure, step):
                     results.append(StepResult(step.number, str(step.kind), step.title,
                                               StepStatus.SKIPPED))  # fmt: skip
                     continue
                 runner = _resume_runner(step, plan_of, run_sql_statements)
                 result = run_step(run, step, journal, None, lock.description, runner)
                 results.append(result)
-                if result.status is StepStatus.FAILED:
+                if result.status is StepStatus.FAILED and failure is None:
                     failure = result
             outcome = _finish(run, journal, record.schema_after(0), results, failure, rollback,
                               {"clearance": clearance})  # fmt: skip

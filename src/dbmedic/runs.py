@@ -8,6 +8,7 @@ before the run) and ``report.md``. The state of a run is derived from its journa
 - ``rolled-back``: failed, restored from the backup and proven (verdict ``rolled-back``);
 - ``nothing-changed``: failed before anything was written;
 - ``not-rolled-back``: failed and left as it was (``--no-rollback`` or a failed rollback);
+- ``hook-failed``: repaired and verified, then a post-fix hook failed (the repair is kept);
 - ``interrupted``: a ``run-start`` without ``run-end`` (killed, Ctrl-C, power cut).
 
 A torn last line is the normal result of a crash and is skipped; a bad line anywhere else means
@@ -40,6 +41,7 @@ STATES = {
     "rolled-back": "rolled-back",
     "nothing-changed": "nothing-changed",
     "not-rolled-back": "not-rolled-back",
+    "hook-failed": "hook-failed",
 }
 
 

@@ -159,6 +159,22 @@ def laravel_incident(tmp_path: Path, url: str, hotfix: str | None = None) -> Pat
     return app
 
 
+CACHED_CONFIG = """<?php
+return [
+    'app' => require __DIR__.'/../../config/app.php',
+    'cache' => require __DIR__.'/../../config/cache.php',
+    'database' => require __DIR__.'/../../config/database.php',
+];
+"""
+
+
+def stale_config_cache(app: Path) -> Path:
+    """A stale ``php artisan config:cache`` in the Laravel app (``config:clear`` deletes it)."""
+    path = app / "bootstrap" / "cache" / "config.php"
+    path.write_text(CACHED_CONFIG)
+    return path
+
+
 # --- the incident on Django (tests/fixtures/django_shop) -----------------------------------------
 
 DJANGO_FAILING = "orders.0002_order_note_priority"

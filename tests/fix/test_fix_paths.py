@@ -17,6 +17,7 @@ from strategy_helpers import (
     migrate,
     query,
     run_sql,
+    stale_config_cache,
     tables,
     write_dbmate,
 )
@@ -82,22 +83,12 @@ def php() -> str:
     return "php"
 
 
-CACHED_CONFIG = """<?php
-return [
-    'app' => require __DIR__.'/../../config/app.php',
-    'cache' => require __DIR__.'/../../config/cache.php',
-    'database' => require __DIR__.'/../../config/database.php',
-];
-"""
-
-
 @pytest.mark.backend("mariadb")
 def test_laravel_default_hooks_clear_cache_and_config(
     backend: str, php: str, db_url: str, tmp_path: Path
 ) -> None:
     app = laravel_incident(tmp_path, db_url)
-    config_cache = app / "bootstrap" / "cache" / "config.php"
-    config_cache.write_text(CACHED_CONFIG)  # a stale `php artisan config:cache`
+    config_cache = stale_config_cache(app)
     entry = app / "storage" / "framework" / "cache" / "data" / "ab" / "cd" / "abcd1234"
     entry.parent.mkdir(parents=True)
     entry.write_text('9999999999s:5:"stale";')

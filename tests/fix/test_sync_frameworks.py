@@ -22,6 +22,7 @@ from strategy_helpers import (
     migrate,
     query,
     run_sql,
+    stale_config_cache,
     tables,
 )
 
@@ -54,6 +55,7 @@ def test_sync_laravel_on_mariadb(
     assert migrate(prod_app, production, "laravel").ok  # type: ignore[attr-defined]
     assert framework_pending(app, staging, "laravel")  # the incident: 3 migrations not run
     users = query(staging, "SELECT id, email FROM users ORDER BY id")
+    config_cache = stale_config_cache(app)
 
     outcome = api.fix("sync", app, staging, reference=production, yes=True,
                       critical=["retell_call_sessions", "conversation_flows"])  # fmt: skip
@@ -66,6 +68,10 @@ def test_sync_laravel_on_mariadb(
         (1, "standard"), (2, "vip")
     ]  # fmt: skip
     assert api.verify(staging, production).in_sync
+    # with the app and nothing configured, sync runs Laravel's default hooks like the others
+    hooks = [(s.title, s.status.value) for s in outcome.steps if s.kind == "hook"]
+    assert hooks == [("Run php artisan cache:clear", "ok"), ("Run php artisan config:clear", "ok")]
+    assert not config_cache.exists()
 
 
 @pytest.mark.backend("postgresql")

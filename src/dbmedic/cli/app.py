@@ -27,6 +27,8 @@ class ExitCode(IntEnum):
     """Destructive or production without override; nothing changed."""
     NOT_ROLLED_BACK = 4
     """A step failed and rollback failed too: a human must look."""
+    HOOK_FAILED = 5
+    """fix: repaired and verified, then a post-fix hook failed (the repair is kept)."""
     INTERRUPTED = 130
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ EXIT_FOR_VERDICT = {
     "rolled-back": ExitCode.TROUBLE,
     "nothing-changed": ExitCode.TROUBLE,
     "not-rolled-back": ExitCode.NOT_ROLLED_BACK,
+    "hook-failed": ExitCode.HOOK_FAILED,
 }
 
 
@@ -67,7 +69,9 @@ def render_plan(plan: Plan, out: Any) -> None:
         if len(step.statements) > MAX_SQL_LINES:
             out.print(f"      [dim]… and {len(step.statements) - MAX_SQL_LINES} more statements[/]")
         if step.command:
-            out.print(f"      [dim]$ {escape(' '.join(step.command))}[/]")
+            out.print(f"      [dim]$ {escape(shlex.join(step.command))}[/]")
+        if step.kind == "hook" and step.reason:
+            out.print(f"      [dim]({escape(step.reason)})[/]")
         if step.migrations:
             shown = ", ".join(step.migrations[:4])
             more = f" and {len(step.migrations) - 4} more" if len(step.migrations) > 4 else ""
@@ -88,9 +92,8 @@ def render_outcome(o: Outcome, out: Any) -> None:
     """The completion summary: verdict, tables before/after, time per step, backup, report."""
     from rich.table import Table
 
-    colour = {"done": "green", "rolled-back": "yellow", "nothing-changed": "yellow"}.get(
-        str(o.verdict), "red"
-    )
+    calm = ("rolled-back", "nothing-changed", "hook-failed")
+    colour = "green" if o.verdict == "done" else "yellow" if o.verdict in calm else "red"
     out.print(f"[bold {colour}]{escape(str(o.verdict))}[/] in {o.seconds:.2f} s (run {o.run_id})")
     table = Table(show_edge=False, box=None, pad_edge=False)
     for column in ("#", "step", "status", "s", "detail"):
@@ -103,6 +106,8 @@ def render_outcome(o: Outcome, out: Any) -> None:
     out.print(f"tables: {o.tables_before} before, {after} after")
     if o.error:
         out.print(f"[red]failed:[/] {escape(o.error)}")
+    for note in o.notes:
+        out.print(f"note: {escape(note)}")
     if o.rollback_detail:
         out.print(f"rollback: {escape(o.rollback_detail)}")
     out.print(f"backup: {escape(o.backup or 'none taken')}")
@@ -181,7 +186,7 @@ def fix(
     """Repair a database: plan, back up, reset | resume | sync, verify; roll back on failure.
 
     Exit 0 done and verified, 2 failed and rolled back (or bad input), 3 refused, 4 failed and
-    not rolled back.
+    not rolled back, 5 repaired and verified but a post-fix hook failed (the repair is kept).
     """
     from dbmedic import api
     from dbmedic.plan import Plan

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from dbmedic.errors import ConfigError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
     from dbmedic.connect import Database
     from dbmedic.model import Migration
 
@@ -82,6 +84,11 @@ class Framework:
     def database_url(self, root: Path, environment: str | None = None) -> str | None:
         """Read-only: the app's own database URL (Laravel ``.env`` DB_*, dbmate DATABASE_URL...)."""
         return None
+
+    def hook_env(self, url: URL, root: Path) -> dict[str, str]:
+        """Environment variables of the post-fix hooks run in ``root`` after a repair of ``url``
+        (credentials only here, never on a command line); none by default."""
+        return {}
 
     def production_signs(self, root: Path, environment: str | None = None) -> tuple[str, ...]:
         """Read-only, no database: why the app's own configuration says it runs in production

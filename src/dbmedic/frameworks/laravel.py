@@ -254,6 +254,14 @@ class Laravel(Framework):
         )
         return env
 
+    def hook_env(self, url: URL, root: Path) -> dict[str, str]:
+        """The connection variables of :meth:`connection_env`, so that ``cache:clear`` with a
+        database cache store reaches the repaired database; the cached configuration is not
+        bypassed (``config:clear`` must delete the real one)."""
+        env = self.connection_env(url, root)
+        del env["APP_CONFIG_CACHE"]
+        return env
+
     def migrate(
         self, db: Database, root: Path, *, progress: Progress | None = None
     ) -> MigrateResult:

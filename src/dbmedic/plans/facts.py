@@ -67,6 +67,7 @@ def plan_for_target(
     *,
     critical: Sequence[str] = (),
     hooks: Sequence[Sequence[str]] | None = None,
+    hooks_source: str | None = None,
     environment: str | None = None,
     reference: str | None = None,
 ) -> Plan:
@@ -75,7 +76,8 @@ def plan_for_target(
     Diagnoses ``db`` (for reset with only its rehearsal on an empty shadow, which decides whether
     reset may run and measures how long the migrations take; for resume simulated only), reads
     the facts the strategy needs and calls its pure planner. ``hooks``
-    None (or empty) means the framework's defaults. Raises RefusedError (with where and why) when
+    None means the framework's defaults, an empty list no hooks at all (``hooks = []`` in the
+    configuration); ``hooks_source`` says where they were declared. Raises RefusedError (with where and why) when
     the strategy is predicted to fail, and whatever diagnose raises for bad input.
     """
     from dbmedic import api
@@ -91,12 +93,13 @@ def plan_for_target(
         root, url, reference=reference, critical=critical, framework=framework.name,
         environment=environment, rehearse={"reset"} if strategy == "reset" else False,
     )  # fmt: skip
-    chosen = [tuple(h) for h in hooks] if hooks else None
+    chosen = None if hooks is None else [tuple(h) for h in hooks]
     if strategy == "reset":
         from dbmedic.plans.reset import plan_reset
         from dbmedic.recreate import read_database_facts
 
-        return plan_reset(d, facts=read_database_facts(db), hooks=chosen, environment=environment)
+        return plan_reset(d, facts=read_database_facts(db), hooks=chosen,
+                          hooks_source=hooks_source, environment=environment)  # fmt: skip
     from dbmedic.plans.resume import plan_resume
 
     with db.connect() as conn:
@@ -105,4 +108,5 @@ def plan_for_target(
     pending = (
         pending_migrations(framework, db, root, migrations, live) if not_applied(migrations) else []
     )
-    return plan_resume(d, live, pending, hooks=chosen, environment=environment)
+    return plan_resume(d, live, pending, hooks=chosen, hooks_source=hooks_source,
+                       environment=environment)  # fmt: skip

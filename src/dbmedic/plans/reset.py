@@ -31,6 +31,7 @@ def plan_reset(
     *,
     facts: DatabaseFacts,
     hooks: Sequence[Sequence[str]] | None = None,
+    hooks_source: str | None = None,
     environment: str | None = None,
     backup_seconds: float | None = None,
     allow_unrehearsed: bool = False,
@@ -38,8 +39,8 @@ def plan_reset(
     """Pure: the reset plan for the diagnosed database, or RefusedError saying where and why.
 
     ``facts`` come from :func:`dbmedic.recreate.read_database_facts` (read before anything is
-    dropped); ``hooks`` from the configuration (None: the framework's defaults, Laravel
-    ``cache:clear`` and ``config:clear``). A reset the diagnosis could not predict (no shadow
+    dropped); ``hooks`` from the configuration, declared where ``hooks_source`` says (None: the
+    framework's defaults, Laravel ``cache:clear`` and ``config:clear``; empty: none). A reset the diagnosis could not predict (no shadow
     database, SQL unknown) is refused unless ``allow_unrehearsed``.
     """
     d = diagnosis
@@ -62,13 +63,15 @@ def plan_reset(
         )
     if d.tables:
         notes.append(f"every row of the {d.tables} current tables is dropped (kept in the backup)")
+    hooks_run, no_hooks = hook_steps(d.framework, hooks, environment, hooks_source)
+    notes += [no_hooks] if no_hooks else []
     steps: list[Step] = [
         lock_step(d),
         backup_step(d, backup_seconds, before="the database is dropped"),
         recreate_step(d, facts),
         migrate_step(d, ids, option.seconds, environment=environment, what="all "),
         verify_step(d, inspect_seconds(d)),
-        *hook_steps(d, hooks, environment),
+        *hooks_run,
     ]
     return Plan(
         strategy=Strategy.RESET.value,

@@ -421,6 +421,7 @@ def plan_resume(
     pending: Sequence[PendingMigration],
     *,
     hooks: Sequence[Sequence[str]] | None = None,
+    hooks_source: str | None = None,
     environment: str | None = None,
     backup_seconds: float | None = None,
     stamp: str | None = None,
@@ -429,7 +430,8 @@ def plan_resume(
     """Pure: the resume plan, or RefusedError saying where and why it would fail.
 
     ``live`` is the target's schema, ``pending`` every not-applied migration with its statements
-    in run order (:func:`dbmedic.plans.facts.pending_migrations`). ``stamp`` names moved-aside
+    in run order (:func:`dbmedic.plans.facts.pending_migrations`). ``hooks`` as for
+    :func:`~dbmedic.plans.reset.plan_reset` (run after the verification). ``stamp`` names moved-aside
     tables (default: the diagnosis' time); ``ordered`` overrides whether the framework's
     history is ordered (Django, Alembic) or a set (Laravel, dbmate).
     """
@@ -487,7 +489,9 @@ def plan_resume(
                          what="the remaining ")
         )  # fmt: skip
     steps.append(verify_step(d, inspect_seconds(d)))
-    steps.extend(hook_steps(d, hooks, environment))
+    hooks_run, no_hooks = hook_steps(d.framework, hooks, environment, hooks_source)
+    steps.extend(hooks_run)
+    notes += [no_hooks] if no_hooks else []
     return _plan(d, steps, tuple(notes), option)
 
 

@@ -1,12 +1,13 @@
 """Steps every strategy shares: lock, backup, framework migrate, verify, hooks.
 
-The framework tables below are the registries of the framework-specific wording (the display
-form of each tool's migrate command and its default post-fix hooks); nothing else in the
-planners asks which framework it is.
+The table below is the registry of the framework-specific wording (the display form of each
+tool's migrate command); the default post-fix hooks are the adapters' ``post_fix_hooks``.
+Nothing else in the planners asks which framework it is.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 from dbmedic.diagnosis import Diagnosis
@@ -19,12 +20,6 @@ MIGRATE_COMMANDS: dict[str, tuple[str, ...]] = {
     "dbmate": ("dbmedic", "migrate"),
 }
 """Display form of each framework's migrate (dbmate-format SQL runs in dbmedic's own runner)."""
-
-DEFAULT_HOOKS: dict[str, tuple[tuple[str, ...], ...]] = {
-    # The seed's step 3: cached configuration and cache entries describe the old schema.
-    "laravel": (("php", "artisan", "cache:clear"), ("php", "artisan", "config:clear")),
-}
-"""Post-fix hooks run when the configuration names none."""
 
 RECREATE_SECONDS = 0.5
 """Estimate for DROP + CREATE DATABASE + grants (a handful of catalog statements)."""
@@ -97,22 +92,58 @@ def verify_step(d: Diagnosis, seconds: float | None, *, reference: str | None = 
     )
 
 
+def default_hooks(framework: str | None) -> tuple[tuple[str, ...], ...]:
+    """The framework's post-fix hooks (Laravel: cache:clear, config:clear); () for none."""
+    if not framework:
+        return ()
+    from dbmedic.errors import ConfigError
+    from dbmedic.frameworks.base import get_framework
+
+    try:
+        return get_framework(framework).post_fix_hooks
+    except ConfigError:
+        return ()
+
+
 def hook_steps(
-    d: Diagnosis, hooks: Sequence[Sequence[str]] | None, environment: str | None
-) -> list[Step]:
-    chosen = DEFAULT_HOOKS.get(d.framework, ()) if hooks is None else hooks
-    source = "the framework's default" if hooks is None else "the configuration"
-    return [
+    framework: str | None,
+    hooks: Sequence[Sequence[str]] | None,
+    environment: str | None,
+    source: str | None = None,
+    *,
+    defaults: bool = True,
+) -> tuple[list[Step], str | None]:
+    """(the HOOK steps, a plan note when there are none): ``hooks`` as configured (``source``
+    says where), None for the framework's defaults (only with ``defaults``; sync without the
+    application has none)."""
+    if hooks is None:
+        chosen = default_hooks(framework) if defaults else ()
+        source = f"the {framework} defaults"
+    else:
+        chosen = tuple(tuple(h) for h in hooks)
+        source = source or "the caller"
+    if not chosen:
+        if hooks is not None:
+            why = f"hooks = [] in {source}"
+        elif not defaults:
+            why = (
+                "sync without --app runs only hooks from the configuration, and none are configured"
+            )
+        else:
+            why = f"none configured and {framework or 'this framework'} has no default hooks"
+        return [], f"no post-fix hooks: {why}"
+    steps = [
         Step(
             0,
             StepKind.HOOK,
-            f"Run {' '.join(with_environment(d.framework, tuple(h), environment))}",
-            command=with_environment(d.framework, tuple(h), environment),
+            f"Run {shlex.join(argv)}",
+            command=argv,
             estimate_seconds=1.0,
             reason=f"post-fix hook from {source}",
         )
-        for h in chosen
+        for argv in (with_environment(framework or "", h, environment) for h in chosen)
     ]
+    return steps, None
 
 
 def inspect_seconds(d: Diagnosis) -> float | None:

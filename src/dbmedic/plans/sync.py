@@ -6,7 +6,8 @@ rendered by the target's dialect from ``diff_schemas(reference, target)``. Nothi
 no existing column is changed in a way that can lose data unless ``allow_drop``; what is left out
 is listed in the plan (``accepted_differences``) so that verification knows. Then the tracking
 table is reconciled: the migrations the reference has applied and the target has not are recorded
-as applied (only with the application, ``--app``). Pure: reads Schemas, returns a Plan.
+as applied (only with the application, ``--app``), and the post-fix hooks run: the configured
+ones, else the framework's defaults (with ``--app`` only). Pure: reads Schemas, returns a Plan.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dbmedic.changes import (
 from dbmedic.errors import ConfigError
 from dbmedic.model import Column, Schema
 from dbmedic.plan import Plan, Step, StepKind, numbered
+from dbmedic.plans.steps import hook_steps
 
 INTERNAL_PREFIX = "dbmedic_"
 """dbmedic's own tables (the migration journal) do not count as the application's tables."""
@@ -149,12 +151,18 @@ def plan_sync(
     reference_name: str | None = None,
     app: str | None = None,
     critical: Sequence[str] = (),
+    hooks: Sequence[Sequence[str]] | None = None,
+    hooks_source: str | None = None,
+    environment: str | None = None,
 ) -> Plan:
     """The steps that make ``target`` have everything ``reference`` has; pure.
 
     ``migrations``: ids to record as applied after the schema matches (None or empty without an
     application). ``exact_ddl``: {table: CREATE TABLE text} read from a live reference of the
-    same family, used instead of rendering for tables created whole. Raises ConfigError for a
+    same family, used instead of rendering for tables created whole. ``hooks`` run after the
+    verification as in reset and resume: None means the framework's defaults with the
+    application (``framework``), none without it; ``hooks_source`` says where configured ones
+    come from. Raises ConfigError for a
     reference of another family or one with fewer tables than the target.
     """
     from dbmedic.dialects import get_dialect
@@ -267,6 +275,11 @@ def plan_sync(
             estimate_seconds=0.3,
         )
     )
+    hooks_run, no_hooks = hook_steps(
+        framework, hooks, environment, hooks_source, defaults=framework is not None
+    )
+    steps.extend(hooks_run)
+    notes += [no_hooks] if no_hooks else []
     return Plan(
         strategy="sync",
         target=target_name or str(target.database or ""),

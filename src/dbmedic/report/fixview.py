@@ -17,6 +17,7 @@ _HEADLINES = {
     "rolled-back": "Failed, rolled back and proven equal to before",
     "nothing-changed": "Failed before changing anything",
     "not-rolled-back": "FAILED and NOT rolled back: a person must look at the database",
+    "hook-failed": "Repaired and verified, but a post-fix hook FAILED: run it by hand",
 }
 
 
