@@ -16,7 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from dbmedic.errors import UnsupportedDialect
-from dbmedic.model import Extra
+from dbmedic.migration_model import Extra
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -98,6 +98,11 @@ class Dialect:
 
     def table_names(self, conn: Connection | DriverConnection) -> list[str]:
         """Names of the user tables of the current database, sorted, in one query."""
+        raise NotImplementedError
+
+    def column_names(self, conn: Connection | DriverConnection, table: str) -> list[str]:
+        """Names of the columns of ``table`` in the current database, in table order (empty
+        when there is no such table), in one query."""
         raise NotImplementedError
 
     def describe_error(self, exc: BaseException) -> str:

@@ -14,30 +14,28 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from dbmedic.connect import Database
+    from dbmedic.driver import DriverConnection
 
 
-def table_names(db: Database, conn: Connection) -> set[str]:
-    """Names of the tables of the current database/schema (one catalog query)."""
-    own = getattr(db.dialect, "table_names", None)
-    if callable(own):
-        return set(own(conn))
-    from sqlalchemy import inspect
-
-    return set(inspect(conn).get_table_names())
+def table_names(db: Database, conn: Connection | DriverConnection) -> set[str]:
+    """Names of the tables of the current database/schema (one catalog query, no SQLAlchemy)."""
+    return set(db.dialect.table_names(conn))
 
 
-def column_names(conn: Connection, table: str) -> set[str]:
-    """Lower-case column names of ``table``."""
-    from sqlalchemy import inspect
-
-    return {str(c["name"]).lower() for c in inspect(conn).get_columns(table)}
+def column_names(db: Database, conn: Connection | DriverConnection, table: str) -> set[str]:
+    """Lower-case column names of ``table`` (one catalog query, no SQLAlchemy)."""
+    return {name.lower() for name in db.dialect.column_names(conn, table)}
 
 
 def require_columns(
-    conn: Connection, table: str, wanted: Iterable[str], framework: str, db: Database
+    conn: Connection | DriverConnection,
+    table: str,
+    wanted: Iterable[str],
+    framework: str,
+    db: Database,
 ) -> set[str]:
     """The table's columns; MigrationError when one of ``wanted`` is missing (unrecognised table)."""
-    have = column_names(conn, table)
+    have = column_names(db, conn, table)
     missing = sorted(set(wanted) - have)
     if missing:
         raise MigrationError(

@@ -47,6 +47,10 @@ _TABLE_NAMES = (
     "SELECT TABLE_NAME FROM information_schema.TABLES "
     "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'"
 )
+_COLUMN_NAMES = (
+    "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
+    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION"
+)
 _DRIVER_OPTIONS = {"charset", "unix_socket", "connect_timeout", "read_timeout", "write_timeout"}
 """URL query options passed to PyMySQL as they are (the rest goes through SQLAlchemy)."""
 _QUOTED_NAME = re.compile(r"'([^']*)'")
@@ -187,6 +191,9 @@ class MySQL(Dialect):
     def table_names(self, conn: Connection | DriverConnection) -> list[str]:
         """Names of the base tables of the current database, sorted, in one query."""
         return sorted(str(r[0]) for r in conn.exec_driver_sql(_TABLE_NAMES))
+
+    def column_names(self, conn: Connection | DriverConnection, table: str) -> list[str]:
+        return [str(r[0]) for r in conn.exec_driver_sql(_COLUMN_NAMES, (table,))]
 
     # --- inspection -------------------------------------------------------------------------
     def inspect(self, conn: Connection | DriverConnection, info: ServerInfo) -> Schema:
