@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import typer
+
 from dbmedic.cli.app import ExitCode, app, fail, state
 
 # Command modules register themselves on ``app`` when imported.
@@ -16,15 +18,45 @@ from dbmedic.cli import config_cmds  # noqa: F401  isort: skip
 from dbmedic.cli import runs_cmds  # noqa: F401  isort: skip
 
 
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app that runs ``argv``: for ``dbmedic [--debug] COMMAND ...`` a copy of ``app``
+    holding only COMMAND, else ``app`` itself (no command, ``--help``/``--version`` first, a
+    name that is no command: Click lists or suggests the others).
+
+    Typer builds the Click command of every registered command, signatures and help included,
+    on each run (~10 ms for all of them); one is enough to parse a command line. The copy has
+    the same settings, root options and command objects, so Typer parses and reports exactly
+    as with the whole app (tests/test_cli_routing.py compares help and errors of each command)."""
+    import copy
+
+    from typer.main import get_command_name
+
+    name = next((a for a in argv if a != "--debug"), None)
+    if name is None or name.startswith("-"):
+        return app
+    commands = [
+        c
+        for c in app.registered_commands
+        if (c.name or get_command_name(c.callback.__name__ if c.callback else "")) == name
+    ]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    single = copy.copy(app)
+    single.registered_commands, single.registered_groups = commands, groups
+    return single
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``dbmedic`` console script: errors become one sentence and exit 2."""
     from dbmedic.errors import DbmedicError
 
-    if "--debug" in (argv if argv is not None else sys.argv[1:]):
+    args = list(argv if argv is not None else sys.argv[1:])
+    if "--debug" in args:
         state["debug"] = True
     try:
         # Without standalone mode click returns (not raises) a command's typer.Exit code.
-        returned = app(args=argv, standalone_mode=False, prog_name="dbmedic")
+        returned = app_for(args)(args=args, standalone_mode=False, prog_name="dbmedic")
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
     except SystemExit:
@@ -57,4 +89,4 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(returned if isinstance(returned, int) else 0)
 
 
-__all__ = ["ExitCode", "app", "main"]
+__all__ = ["ExitCode", "app", "app_for", "main"]
