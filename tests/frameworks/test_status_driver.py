@@ -1,10 +1,11 @@
 """``dbmedic status`` reads through the database driver: SQLAlchemy is never imported.
 
 Importing SQLAlchemy and its first connect cost ~0.2 s, more than the whole status of a
-185-migration app (bench/status.py). Each framework's history is made here as the tool leaves
-it (a tracking table with some rows, files on disk), then ``dbmedic status --json`` runs in a
-fresh interpreter, which reports the modules it imported; the states must be the right ones,
-so the driver path is checked for what it reads too (booleans, integers, the journal).
+185-migration app (bench/status.py); Typer and Click are not loaded either. Each framework's
+history is made here as the tool leaves it (a tracking table with some rows, files on disk),
+then ``dbmedic status --json`` runs in a fresh interpreter, which reports the modules it
+imported; the states must be the right ones, so the driver path is checked for what it reads
+too (booleans, integers, the journal).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from dbmedic.driver import DbUrl
 from dbtest import run_sql
 from migration_helpers import run_cli_modules, write_migrations
 
-ROOTS_OF_SLOW_IMPORTS = ("sqlalchemy", "rich", "pygments", "markdown_it")
+ROOTS_OF_SLOW_IMPORTS = ("sqlalchemy", "typer", "click", "rich", "pygments", "markdown_it")
+"""SQLAlchemy; Typer and Click (a plain status command line runs without them: dbmedic.cli.fast);
+Rich and what it pulls in (not needed for --json)."""
 
 
 def _laravel(root: Path, url: str, copy: Callable[[str], Path]) -> tuple[Path, list[str]]:
@@ -159,11 +162,11 @@ def test_status_reads_without_sqlalchemy(
 
 @pytest.mark.backend("mariadb")
 def test_status_table_output_reads_without_sqlalchemy(db_url: str, tmp_path: Path) -> None:
-    """The Rich table needs Rich, still not SQLAlchemy."""
+    """The Rich table needs Rich, still neither SQLAlchemy nor Typer."""
     root, _states = _golang_migrate(tmp_path, db_url, lambda name: tmp_path)
 
     out, modules = run_cli_modules("status", "--app", str(root), "--db", db_url)
 
     assert out.returncode == 1, out.stderr
     assert "failed" in out.stdout and "golang-migrate" in out.stdout
-    assert "sqlalchemy" not in modules and "rich.table" in modules
+    assert "sqlalchemy" not in modules and "typer" not in modules and "rich.table" in modules
