@@ -12,13 +12,14 @@ import importlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from dbmedic.errors import UnsupportedDialect
 from dbmedic.migration_model import Extra
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from sqlalchemy.engine import URL, Connection, Engine
 
     from dbmedic.changes import Change
@@ -48,12 +49,17 @@ class SqlFiles:
     def __init__(self, package: str) -> None:
         self.package = package
 
+    def folder(self) -> Traversable:
+        """The ``sql/`` folder (``importlib.resources`` loads here: ``status`` reads no catalog)."""
+        from importlib import resources
+
+        return resources.files(self.package) / "sql"
+
     def names(self) -> list[str]:
-        folder = resources.files(self.package) / "sql"
-        return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+        return sorted(p.name[:-4] for p in self.folder().iterdir() if p.name.endswith(".sql"))
 
     def __getitem__(self, name: str) -> str:
-        return (resources.files(self.package) / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+        return (self.folder() / f"{name}.sql").read_text(encoding="utf-8")
 
     def __len__(self) -> int:
         return len(self.names())

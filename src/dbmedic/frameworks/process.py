@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +57,8 @@ def run_command(
     ``on_line`` sees each stdout line as it comes (scrubbed), for progress. Raises FrameworkError
     when the program is missing or runs out of time.
     """
+    import subprocess
+
     full_env = dict(os.environ)
     full_env.update(secret_env(env or {}))
     started = time.monotonic()

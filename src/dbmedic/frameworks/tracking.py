@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -50,12 +51,9 @@ def numbered_files(folder: Path, pattern: re.Pattern[str]) -> list[tuple[str, Pa
     """(version, path) of the files in ``folder`` whose name matches ``pattern`` (group 1 = version)."""
     if not folder.is_dir():
         return []
-    found = []
-    for path in sorted(folder.iterdir()):
-        m = pattern.match(path.name)
-        if m and path.is_file():
-            found.append((m.group(1), path))
-    return found
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if pattern.match(e.name) and e.is_file())
+    return [(m.group(1), folder / name) for name in names if (m := pattern.match(name))]
 
 
 def relative(path: Path, root: Path) -> str:

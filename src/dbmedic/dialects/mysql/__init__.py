@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from importlib import resources
 from typing import TYPE_CHECKING, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
@@ -33,7 +32,7 @@ class VariantSqlFiles(SqlFiles):
 
     def __getitem__(self, name: str) -> str:
         if self.variant:
-            override = resources.files(self.package) / "sql" / self.variant / f"{name}.sql"
+            override = self.folder() / self.variant / f"{name}.sql"
             if override.is_file():
                 return override.read_text(encoding="utf-8")
         return super().__getitem__(name)
