@@ -6,12 +6,22 @@ Builds the seed incident twice on the MariaDB server at 127.0.0.1:3306, from the
     laravel: the Laravel 8 rendering, migrated by `php artisan migrate --force` (Debian's framework)
     dbmate:  the dbmate rendering, migrated by dbmedic's runner
 
-Then times whole processes (start-up included), interleaved, N runs each, and prints medians:
+Then times whole processes (start-up included), interleaved, N runs each after one warm-up run
+of every command, and prints medians:
 
     php artisan migrate:status                   (laravel app and database)
     dbmedic status --app LARAVEL --db URL --json  (same)
     dbmedic status --app DBMATE --db URL --json
-    dbmate status                                 (dbmate app and database)
+    dbmate status                                 (dbmate app and database: npm's wrapper, then
+                                                   the Go binary it starts, run directly)
+
+dbmedic runs with its bytecode cached, as after ``pip install`` (``PYTHONPYCACHEPREFIX`` in the
+work folder; ``PYTHONDONTWRITEBYTECODE`` dropped), and once more without a cache for dbmedic's
+own modules (``PYTHONDONTWRITEBYTECODE=1``, a source checkout in a sandbox that may not write
+``__pycache__``): Python then compiles ~40 modules on every run.
+
+dbmate comes from PATH, else from ``~/.cache/dbmedic-ci/node_modules/.bin`` (where .ci/run
+installs it); the row is left out when neither has it.
 
 Usage: PYTHONPATH=src python -P bench/status.py [--runs 7] [--keep]
 """
@@ -113,6 +123,9 @@ def main() -> None:
     built = build(workdir)
     (laravel_app, laravel_url), (dbmate_app, dbmate_url) = built["laravel"], built["dbmate"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    cached = {**env, "PYTHONPYCACHEPREFIX": str(workdir / "pycache")}
+    uncached = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
     admin = make_url(ADMIN)
     # artisan reads the database from DB_* variables (which win over .env), as dbmedic passes them
     artisan_env = {
@@ -124,9 +137,9 @@ def main() -> None:
         "DB_USERNAME": admin.username or "root",
         "DB_PASSWORD": admin.password or "",
     }
-    dbmate = shutil.which("dbmate") or str(
-        Path.home() / ".cache/dbmedic-ci/node_modules/.bin/dbmate"
-    )
+    ci_bin = Path.home() / ".cache/dbmedic-ci/node_modules"
+    dbmate = shutil.which("dbmate") or str(ci_bin / ".bin/dbmate")
+    go_dbmate = ci_bin / "@dbmate/linux-x64/bin/dbmate"
     dbmate_env = {**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{NAMES['dbmate']}"}
     py = [sys.executable, "-c", BOOT, "status", "--json"]
     commands: list[tuple[str, list[str], dict[str, str], Path, Callable[[str], str]]] = [
@@ -140,27 +153,42 @@ def main() -> None:
         (
             "dbmedic status (Laravel app)",
             [*py, "--app", str(laravel_app), "--db", laravel_url],
-            env,
+            cached,
+            laravel_app,
+            _summary_dbmedic,
+        ),
+        (
+            "  same, no bytecode cache",
+            [*py, "--app", str(laravel_app), "--db", laravel_url],
+            uncached,
             laravel_app,
             _summary_dbmedic,
         ),
         (
             "dbmedic status (dbmate app)",
             [*py, "--app", str(dbmate_app), "--db", dbmate_url],
-            env,
+            cached,
             dbmate_app,
             _summary_dbmedic,
         ),
     ]
     if Path(dbmate).exists():
         commands.append(
-            ("dbmate status", [dbmate, "status"], dbmate_env, dbmate_app, _summary_dbmate)
+            ("dbmate status (npm)", [dbmate, "status"], dbmate_env, dbmate_app, _summary_dbmate)
         )
+    if go_dbmate.exists():
+        commands.append(
+            ("  Go binary itself", [str(go_dbmate), "status"], dbmate_env, dbmate_app,
+             _summary_dbmate)
+        )  # fmt: skip
     times: dict[str, list[float]] = {name: [] for name, *_ in commands}
     outputs: dict[str, str] = {}
     loads = [os.getloadavg()[0]]
-    for _ in range(args.runs):  # interleaved, so every command sees the same load
+    for run in range(args.runs + 1):  # interleaved, so every command sees the same load
         for name, cmd, cmd_env, cwd, _summary in commands:
+            if run == 0:  # warm-up: bytecode written, files in the page cache
+                subprocess.run(cmd, env=cmd_env, cwd=cwd, capture_output=True, check=False)
+                continue
             started = time.perf_counter()
             proc = subprocess.run(cmd, env=cmd_env, cwd=cwd, capture_output=True, text=True)
             times[name].append(time.perf_counter() - started)
