@@ -7,7 +7,8 @@ Builds the seed incident twice on the MariaDB server at 127.0.0.1:3306, from the
     dbmate:  the dbmate rendering, migrated by dbmedic's runner
 
 Then times whole processes (start-up included), interleaved, N runs each after one warm-up run
-of every command, and prints medians:
+of every command, and prints the median and minimum wall time and the median CPU time (user +
+system: on a shared machine the wall time is mostly waiting for a CPU):
 
     php artisan migrate:status                   (laravel app and database)
     dbmedic status --app LARAVEL --db URL --json  (same)
@@ -17,8 +18,9 @@ of every command, and prints medians:
 
 dbmedic runs with its bytecode cached, as after ``pip install`` (``PYTHONPYCACHEPREFIX`` in the
 work folder; ``PYTHONDONTWRITEBYTECODE`` dropped), and once more without a cache for dbmedic's
-own modules (``PYTHONDONTWRITEBYTECODE=1``, a source checkout in a sandbox that may not write
-``__pycache__``): Python then compiles ~40 modules on every run.
+own modules (``PYTHONDONTWRITEBYTECODE=1``, as in the sandbox these benchmarks ran in before:
+a source checkout whose ``__pycache__`` is never written): Python then compiles the ~20 dbmedic
+modules status loads on every run.
 
 dbmate comes from PATH, else from ``~/.cache/dbmedic-ci/node_modules/.bin`` (where .ci/run
 installs it); the row is left out when neither has it.
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -90,6 +93,14 @@ def build(workdir: Path) -> dict[str, tuple[Path, str]]:
         )
         built[kind] = (app, url)
     return built
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes (and theirs: npm's dbmate
+    wrapper waits for the Go binary): the time a command costs, less of the waiting for a CPU
+    that makes wall times swing on a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _summary_dbmedic(out: str) -> str:
@@ -182,6 +193,7 @@ def main() -> None:
              _summary_dbmate)
         )  # fmt: skip
     times: dict[str, list[float]] = {name: [] for name, *_ in commands}
+    cpu: dict[str, list[float]] = {name: [] for name, *_ in commands}
     outputs: dict[str, str] = {}
     loads = [os.getloadavg()[0]]
     for run in range(args.runs + 1):  # interleaved, so every command sees the same load
@@ -189,22 +201,24 @@ def main() -> None:
             if run == 0:  # warm-up: bytecode written, files in the page cache
                 subprocess.run(cmd, env=cmd_env, cwd=cwd, capture_output=True, check=False)
                 continue
+            before = _children_cpu()
             started = time.perf_counter()
             proc = subprocess.run(cmd, env=cmd_env, cwd=cwd, capture_output=True, text=True)
             times[name].append(time.perf_counter() - started)
+            cpu[name].append(_children_cpu() - before)
             if proc.returncode not in (0, 1):
                 raise SystemExit(f"{name} failed: {proc.stdout}{proc.stderr}")
             outputs[name] = proc.stdout + proc.stderr
         loads.append(os.getloadavg()[0])
     print(
-        f"\n{'command':30} {'median s':>9} {'min s':>7}  result"
+        f"\n{'command':30} {'median s':>9} {'min s':>7} {'CPU s':>7}  result"
         f"   (runs: {args.runs}, 185 migrations, MariaDB;"
         f" load average {min(loads):.1f}-{max(loads):.1f})"
     )
     for name, *_rest, summary in commands:
         print(
             f"{name:30} {statistics.median(times[name]):9.3f} {min(times[name]):7.3f}"
-            f"  {summary(outputs[name])}"
+            f" {statistics.median(cpu[name]):7.3f}  {summary(outputs[name])}"
         )
     if not Path(dbmate).exists():
         print("dbmate status: not installed (npm install --prefix ~/.cache/dbmedic-ci dbmate)")
