@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,20 +18,40 @@ _BOOT = "import sys; from dbmedic.cli import main; main(sys.argv[1:])"
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, boot: str = _BOOT
 ) -> subprocess.CompletedProcess[str]:
     """``dbmedic ARGS`` in a fresh interpreter (exit codes and stderr exactly as a user sees them)."""
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(TESTS)])
     full_env.setdefault("COLUMNS", "200")  # one error sentence on one line
     return subprocess.run(
-        [sys.executable, "-c", _BOOT, *args],
+        [sys.executable, "-c", boot, *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+_BOOT_MODULES = (
+    "import os, sys\n"
+    "try:\n"
+    "    from dbmedic.cli import main; main(sys.argv[1:])\n"
+    "finally:\n"
+    "    with open(os.environ['DBMEDIC_TEST_MODULES'], 'w') as f: f.write('\\n'.join(sys.modules))\n"
+)
+
+
+def run_cli_modules(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """:func:`run_cli`, plus the names of the modules the process had imported when it ended."""
+    with tempfile.TemporaryDirectory() as folder:
+        listing = Path(folder) / "modules"
+        env = {**(env or {}), "DBMEDIC_TEST_MODULES": str(listing)}
+        out = run_cli(*args, cwd=cwd, env=env, boot=_BOOT_MODULES)
+        return out, set(listing.read_text().split("\n"))
 
 
 def dbmate_binary() -> str:

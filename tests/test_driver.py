@@ -157,3 +157,24 @@ def test_side_by_side_raises_the_error_of_either_side_after_both_finish() -> Non
     with pytest.raises(InspectError, match="boom"):
         side_by_side(here, beside)
     assert done == ["here"]
+
+
+def test_mysql_preferred_tls_context_verifies_what_pymysqls_own_does() -> None:
+    """No ``ssl*`` option: TLS if the server offers it, nothing verified, as PyMySQL itself does,
+    without loading the CA store; any ``ssl*`` option gets PyMySQL's own context."""
+    import ssl
+
+    import pymysql
+
+    from dbmedic.dialects.mysql import _connection_class
+
+    ours = _connection_class()(host="127.0.0.1", defer_connect=True)
+    theirs = pymysql.connections.Connection(host="127.0.0.1", defer_connect=True)
+    assert (ours.ssl, ours._ssl_required) == (theirs.ssl, theirs._ssl_required) == (True, False)
+    for attr in ("verify_mode", "check_hostname", "minimum_version", "protocol"):
+        assert getattr(ours.ctx, attr) == getattr(theirs.ctx, attr), attr
+    assert ours.ctx.options & theirs.ctx.options == theirs.ctx.options
+    assert ours.ctx.cert_store_stats()["x509_ca"] == 0
+
+    asked = _connection_class()(host="127.0.0.1", ssl_verify_cert=True, defer_connect=True)
+    assert asked._ssl_required and asked.ctx.verify_mode == ssl.CERT_REQUIRED

@@ -19,9 +19,7 @@ explicit options win over the environment. Nothing here connects to a database.
 
 from __future__ import annotations
 
-import difflib
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +29,8 @@ from dbmedic.errors import ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
+
+    from dbmedic.driver import DbUrl
 
 CONFIG_NAME = "dbmedic.toml"
 CONFIG_ENV = "DBMEDIC_CONFIG"
@@ -191,6 +191,8 @@ def load_config(path: Path | str | None = None, *, start: Path | str | None = No
         return Config()
     if not chosen.is_file():
         raise ConfigError(f"configuration file {chosen} does not exist")
+    import tomllib  # only with a file: every command loads the configuration
+
     try:
         data = tomllib.loads(_read_text(chosen))
     except tomllib.TOMLDecodeError as e:
@@ -342,6 +344,8 @@ def _unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str) -> No
 
 
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -355,12 +359,11 @@ def _path(value: str | None, base: Path) -> Path | None:
 
 def _check_url(text: str, key: str, where: str) -> None:
     """A URL must parse and carry no password (it would sit in a file anyone may read)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from dbmedic.driver import DbUrl
 
     try:
-        url = make_url(text)
-    except ArgumentError as e:
+        url = DbUrl.parse(text)
+    except ValueError as e:  # not a URL, or a port that is not a number
         from dbmedic.secrets import redact
 
         raise ConfigError(f"{key} in {where} is not a valid database URL ({redact(text)})") from e
@@ -389,10 +392,10 @@ def environment_url(config: Config, env: Environment) -> str | None:
     """
     if env.url is None:
         return None
-    from dbmedic.connect import parse_url, url_family
+    from dbmedic.connect import parse_db_url, url_family
     from dbmedic.secrets import remember
 
-    url = parse_url(env.url)
+    url = parse_db_url(env.url)
     family = url_family(url)
     if family == "sqlite" and url.database and not Path(str(url.database)).is_absolute():
         base = config.path.parent if config.path else Path.cwd()
@@ -404,7 +407,9 @@ def environment_url(config: Config, env: Environment) -> str | None:
     return url.render_as_string(hide_password=False)
 
 
-def _referenced_password(config: Config, env: Environment, url: URL, family: str) -> str | None:
+def _referenced_password(
+    config: Config, env: Environment, url: URL | DbUrl, family: str
+) -> str | None:
     if env.password_env:
         value = os.environ.get(env.password_env)
         if not value:

@@ -6,9 +6,10 @@ read-only at the session level, so a write through it fails on the server, not b
 
 A URL given as text is opened through the driver itself (:mod:`dbmedic.driver`) when the dialect
 can (``Dialect.connect_driver``): the server facts are read without importing SQLAlchemy, and
-inspection reuses that connection (:meth:`Database.driver_connect`). The engine is then created
-only when a caller asks for ``engine`` or ``connect()``, from the same URL and with the same
-session set-up.
+inspection reuses that connection (:meth:`Database.driver_connect`), as do the reads of ``status``
+(table names, tracking tables, the runner's journal: :meth:`Database.reading`). The engine is then
+created only when a caller asks for ``engine`` or ``connect()``, from the same URL and with the
+same session set-up.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class Database:
         self._engine = engine
         self._engine_kwargs = engine_kwargs or {}
         self._driver: DriverConnection | None = None
+        self._reading: DriverConnection | Connection | None = None
         self.dialect = dialect
         self.info = info
         self.read_only = read_only
@@ -185,6 +187,25 @@ class Database:
             yield driver
         finally:
             driver.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[DriverConnection | Connection]:
+        """One connection for a series of reads (table names, a tracking table, the journal):
+        nested calls share the outermost one, so ``status`` reads everything on the connection
+        it opened with. The driver's own (no SQLAlchemy import, see :meth:`driver_connect`),
+        or a pooled engine connection once an engine exists. Only ``exec_driver_sql``
+        (with the driver's parameter style) may be used on it."""
+        if self._reading is not None:
+            yield self._reading
+            return
+        pooled = self._engine is not None and self._driver is None
+        opened = self.connect() if pooled else self.driver_connect()
+        with opened as conn:
+            self._reading = conn
+            try:
+                yield conn
+            finally:
+                self._reading = None
 
     def _open_driver(self) -> DriverConnection | None:
         assert isinstance(self._url, DbUrl)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbmedic.errors import ConfigError
-from dbmedic.model import INTERNAL_TABLES, Migration, MigrationState
+from dbmedic.migration_model import INTERNAL_TABLES, Migration, MigrationState
 
 if TYPE_CHECKING:
     from dbmedic.config import ResolvedTarget
@@ -200,9 +200,9 @@ def status(
     started = time.monotonic()
     root = app_root(app)
     fw, url = resolve(root, db, framework, environment)
-    with open_reference(url) as database:
-        with database.connect() as conn:
-            tables = table_names(database, conn)
+    # One connection through the driver for every read (no SQLAlchemy: see Database.reading).
+    with open_reference(url) as database, database.reading() as conn:
+        tables = table_names(database, conn)
         internal = tuple(sorted(tables & INTERNAL_TABLES))
         tables -= set(internal)
         if fw is None:
@@ -259,7 +259,7 @@ def migrate(
         if fw is None:
             from dbmedic.frameworks.tracking import table_names
 
-            with database.connect() as conn:
+            with database.reading() as conn:
                 fw = framework_from_tables(database, root, table_names(database, conn))
         _check_native(fw, root)
         result = fw.migrate(database, root, progress=progress)

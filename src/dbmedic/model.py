@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-Extra = tuple[tuple[str, str], ...]
-"""Dialect-only facts as a small sorted bag, e.g. (("on_update", "CURRENT_TIMESTAMP"),)."""
-
-
-def extra(**facts: str | None) -> Extra:
-    """Build a sorted ``Extra`` bag, leaving out facts whose value is None."""
-    return tuple(sorted((k, v) for k, v in facts.items() if v is not None))
+# The migration half of the model lives apart, so that ``status`` does not build the schema
+# classes below; it is re-exported here, its historic home.
+from dbmedic.migration_model import INTERNAL_TABLES as INTERNAL_TABLES
+from dbmedic.migration_model import JOURNAL_TABLE as JOURNAL_TABLE
+from dbmedic.migration_model import Extra as Extra
+from dbmedic.migration_model import Migration as Migration
+from dbmedic.migration_model import MigrationState as MigrationState
+from dbmedic.migration_model import extra as extra
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,37 +170,3 @@ class Schema:
 
         kept = {k: v for k, v in self.tables.items() if k not in INTERNAL_TABLES}
         return replace(self, tables=kept)
-
-
-JOURNAL_TABLE = "dbmedic_migration_journal"
-"""The native runner's statement journal (:mod:`dbmedic.runner`); exists only while a migration
-is unfinished."""
-INTERNAL_TABLES = frozenset({JOURNAL_TABLE})
-"""Tables dbmedic itself writes into an application's database (the native runner's statement
-journal). They are not part of the application's schema: inspection leaves them out, so diff,
-verify, snapshots and parity never report them as extra tables nor plan to drop them."""
-
-
-class MigrationState(StrEnum):
-    APPLIED = "applied"
-    PENDING = "pending"
-    FAILED = "failed"
-    MISSING_FILE = "missing-file"
-    """Recorded as applied, but the file is gone."""
-    CHECKSUM_CHANGED = "checksum-changed"
-    """Recorded as applied, but the file changed since."""
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    id: str
-    """The framework's own id: Laravel file stem, ``app.0001_initial``, an Alembic revision, a dbmate version."""
-    file: str | None
-    """Path relative to the application folder, None when the file is missing."""
-    state: MigrationState
-    batch: int | None = None
-    applied_at: str | None = None
-    checksum: str | None = None
-    name: str | None = None
-    """Human description where it differs from the id (Alembic message, Flyway description)."""
-    extra: Extra = ()

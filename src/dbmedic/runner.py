@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from dbmedic.errors import MigrationError
 from dbmedic.frameworks.base import MigrateResult, Progress
-from dbmedic.model import JOURNAL_TABLE as JOURNAL_TABLE  # re-exported: its historic home
+from dbmedic.migration_model import JOURNAL_TABLE as JOURNAL_TABLE  # re-exported: its historic home
 from dbmedic.secrets import scrub
 from dbmedic.sqlsplit import Statement
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from dbmedic.connect import Database
+    from dbmedic.driver import DriverConnection
 
 
 DONE = "done"
@@ -75,17 +76,13 @@ def _q(db: Database, name: str) -> str:
     return db.dialect.quote(name)
 
 
-def journal_exists(conn: Connection) -> bool:
-    from sqlalchemy import inspect
-
-    return bool(inspect(conn).has_table(JOURNAL_TABLE))
+def journal_exists(db: Database, conn: Connection | DriverConnection) -> bool:
+    return JOURNAL_TABLE in db.dialect.table_names(conn)
 
 
-def read_journal(db: Database, conn: Connection) -> list[JournalEntry]:
+def read_journal(db: Database, conn: Connection | DriverConnection) -> list[JournalEntry]:
     """Read-only: every journal row, ordered by version and statement (empty when no journal)."""
-    from sqlalchemy import text
-
-    if not journal_exists(conn):
+    if not journal_exists(db, conn):
         return []
     cols = ("version", "statement_index", "statement_sha", "state", "error", "updated_at")
     sql = (
@@ -94,12 +91,12 @@ def read_journal(db: Database, conn: Connection) -> list[JournalEntry]:
     )
     return [
         JournalEntry(str(r[0]), int(r[1]), str(r[2]), str(r[3]), r[4], str(r[5]))
-        for r in conn.execute(text(sql))
+        for r in conn.exec_driver_sql(sql)
     ]
 
 
 def _ensure_journal(db: Database, conn: Connection) -> None:
-    if journal_exists(conn):
+    if journal_exists(db, conn):
         return
 
     def q(name: str) -> str:
@@ -155,18 +152,18 @@ def forget(db: Database, versions: Sequence[str]) -> None:
     the journal table goes when it is empty."""
     with db.connect() as raw:
         conn = raw.execution_options(isolation_level="AUTOCOMMIT")
-        if not journal_exists(conn):
+        if not journal_exists(db, conn):
             return
         for version in versions:
             _clear(db, conn, version)
-            if not journal_exists(conn):
+            if not journal_exists(db, conn):
                 return
 
 
 def _clear(db: Database, conn: Connection, version: str) -> None:
     from sqlalchemy import text
 
-    if not journal_exists(conn):
+    if not journal_exists(db, conn):
         return
     t = _q(db, JOURNAL_TABLE)
     conn.execute(text(f"DELETE FROM {t} WHERE {_q(db, 'version')} = :v"), {"v": version})

@@ -7,7 +7,6 @@ URL that is shown passes :func:`redact`, and every error text passes :func:`scru
 
 from __future__ import annotations
 
-import configparser
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -65,6 +64,8 @@ def password_from_my_cnf(path: Path | None = None) -> tuple[str | None, str | No
     path = path or Path.home() / ".my.cnf"
     if not path.is_file():
         return None, None
+    import configparser
+
     parser = configparser.ConfigParser(allow_no_value=True, interpolation=None, strict=False)
     try:
         parser.read(path)

@@ -93,7 +93,7 @@ def no_secret(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         seen.append([str(x) for x in args])
         return real(args, *a, **kw)  # type: ignore[call-overload, no-any-return]
 
-    monkeypatch.setattr("dbmedic.frameworks.process.subprocess.Popen", recording)
+    monkeypatch.setattr(subprocess, "Popen", recording)  # run_command imports it when it runs
 
     def check(*texts: str | None) -> None:
         assert seen, "no framework process was started"

@@ -1,36 +1,46 @@
-"""The Typer application, exit codes, shared options and output helpers. Only the CLI prints."""
+"""The Typer application, shared options and helpers. Only the CLI prints.
+
+Exit codes and output helpers live in :mod:`dbmedic.cli.output` (no Typer, for the fast
+``status`` path) and are re-exported here, as are the option definitions' Typer forms."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import IntEnum
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from rich.console import Console
+from dbmedic.cli import options
+from dbmedic.cli.output import (
+    ExitCode,
+    error,
+    escape,
+    print_json,
+    show_progress,
+    state,
+    stderr,
+    stdout,
+)
 
-
-class ExitCode(IntEnum):
-    """Exit codes with diff(1) meaning."""
-
-    OK = 0
-    """In sync / done and verified."""
-    DIFFERENT = 1
-    """diff, verify, lint found something."""
-    TROUBLE = 2
-    """Bad input, unreachable, a step failed and was rolled back."""
-    REFUSED = 3
-    """Destructive or production without override; nothing changed."""
-    NOT_ROLLED_BACK = 4
-    """A step failed and rollback failed too: a human must look."""
-    HOOK_FAILED = 5
-    """fix: repaired and verified, then a post-fix hook failed (the repair is kept)."""
-    INTERRUPTED = 130
-
+__all__ = [
+    "AllowProductionOpt",
+    "DebugOpt",
+    "EnvOpt",
+    "ExitCode",
+    "JsonOpt",
+    "app",
+    "escape",
+    "fail",
+    "handled_errors",
+    "print_json",
+    "show_progress",
+    "state",
+    "stderr",
+    "stdout",
+    "typed_confirmation",
+]
 
 app = typer.Typer(
     name="dbmedic",
@@ -41,56 +51,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-state: dict[str, Any] = {"debug": False}
-
-
-class _LazyConsole:
-    """A Rich ``Console`` created on first use: importing Rich costs ~40 ms, which a command
-    that prints nothing through Rich (``inspect -o``, ``--json``) need not pay."""
-
-    def __init__(self, **options: Any) -> None:
-        object.__setattr__(self, "_options", options)
-        object.__setattr__(self, "_console", None)
-
-    def _get(self) -> Console:
-        console = object.__getattribute__(self, "_console")
-        if console is None:
-            from rich.console import Console
-
-            console = Console(**object.__getattribute__(self, "_options"))
-            object.__setattr__(self, "_console", console)
-        return cast("Console", console)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._get(), name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._get(), name, value)
-
-
-stdout = cast("Console", _LazyConsole(highlight=False, soft_wrap=False))
-stderr = cast("Console", _LazyConsole(stderr=True, highlight=False))
-
-
-def escape(text: str) -> str:
-    """Rich's ``markup.escape`` (imported when first needed)."""
-    from rich.markup import escape as rich_escape
-
-    return rich_escape(text)
-
-
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print the result as JSON on stdout, nothing else.")
-]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
-EnvOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--env",
-        help="An environment of dbmedic.toml (its url, app, reference...; explicit --db/--app "
-        "win); without a configuration: the app's own (Laravel .env.<env>, dbmate <ENV>_DATABASE_URL).",
-    ),
-]
+JsonOpt = Annotated[bool, typer.Option(options.JSON.flag, help=options.JSON.help)]
+DebugOpt = Annotated[bool, typer.Option(options.DEBUG.flag, help=options.DEBUG.help)]
+EnvOpt = Annotated[str | None, typer.Option(options.ENV.flag, help=options.ENV.help)]
 AllowProductionOpt = Annotated[
     bool,
     typer.Option(
@@ -130,23 +93,9 @@ def typed_confirmation() -> Callable[[str], str] | None:
     return ask
 
 
-def show_progress() -> bool:
-    """Progress bars only when stderr is a terminal."""
-    return sys.stderr.isatty()
-
-
-def print_json(data: Any) -> None:
-    """Write ``data`` as indented JSON to stdout (and nothing else)."""
-    import json
-
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-
-
 def fail(message: str, code: ExitCode = ExitCode.TROUBLE) -> typer.Exit:
     """Print ``dbmedic: message`` on stderr and return the Exit to raise."""
-    from dbmedic.secrets import scrub
-
-    stderr.print(f"[bold red]dbmedic:[/] {escape(scrub(message))}", soft_wrap=True)
+    error(message)
     return typer.Exit(int(code))
 
 

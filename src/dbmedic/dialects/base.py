@@ -12,13 +12,14 @@ import importlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from dbmedic.errors import UnsupportedDialect
-from dbmedic.model import Extra
+from dbmedic.migration_model import Extra
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from sqlalchemy.engine import URL, Connection, Engine
 
     from dbmedic.changes import Change
@@ -48,12 +49,17 @@ class SqlFiles:
     def __init__(self, package: str) -> None:
         self.package = package
 
+    def folder(self) -> Traversable:
+        """The ``sql/`` folder (``importlib.resources`` loads here: ``status`` reads no catalog)."""
+        from importlib import resources
+
+        return resources.files(self.package) / "sql"
+
     def names(self) -> list[str]:
-        folder = resources.files(self.package) / "sql"
-        return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+        return sorted(p.name[:-4] for p in self.folder().iterdir() if p.name.endswith(".sql"))
 
     def __getitem__(self, name: str) -> str:
-        return (resources.files(self.package) / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+        return (self.folder() / f"{name}.sql").read_text(encoding="utf-8")
 
     def __len__(self) -> int:
         return len(self.names())
@@ -98,6 +104,11 @@ class Dialect:
 
     def table_names(self, conn: Connection | DriverConnection) -> list[str]:
         """Names of the user tables of the current database, sorted, in one query."""
+        raise NotImplementedError
+
+    def column_names(self, conn: Connection | DriverConnection, table: str) -> list[str]:
+        """Names of the columns of ``table`` in the current database, in table order (empty
+        when there is no such table), in one query."""
         raise NotImplementedError
 
     def describe_error(self, exc: BaseException) -> str:

@@ -28,7 +28,7 @@ from dbmedic.frameworks.process import (
     read_tracking_table,
     run_command,
 )
-from dbmedic.model import Migration, MigrationState
+from dbmedic.migration_model import Migration, MigrationState
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL

@@ -193,13 +193,18 @@ def detect_framework(root: Path, tables: set[str] | None = None) -> Framework:
 
     Raises ConfigError naming the folder when none matches.
     """
-    adapters = available_frameworks()
-    for read_only in (False, True):  # tools dbmedic runs first, then those it only reads
-        for fw in adapters:
+    # Tools dbmedic runs first, then those it only reads; each adapter is imported when its turn
+    # comes, so a Laravel app loads only the Laravel adapter.
+    for read_only in (False, True):
+        for name in _MODULES:
+            try:
+                fw = get_framework(name)
+            except ImportError:
+                continue
             if fw.read_only_recognition == read_only and fw.detect(root):
                 return fw
     if tables is not None:
-        for fw in adapters:
+        for fw in available_frameworks():
             if fw.detect_database(tables):
                 return fw
     raise ConfigError(

@@ -24,13 +24,20 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dbmedic.errors import MigrationError
 from dbmedic.frameworks.base import Framework, MigrateResult, Progress, register_framework
-from dbmedic.frameworks.tracking import numbered_files, relative, require_columns, table_names
-from dbmedic.model import Extra, Migration, MigrationState
+from dbmedic.frameworks.tracking import (
+    column_names,
+    numbered_files,
+    relative,
+    require_columns,
+    table_names,
+)
+from dbmedic.migration_model import Extra, Migration, MigrationState
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from dbmedic.connect import Database
+    from dbmedic.driver import DriverConnection
     from dbmedic.runner import SqlMigration
 
 FILE_PATTERN = re.compile(r"^(\d+).*\.sql$")
@@ -159,12 +166,10 @@ class Dbmate(Framework):
 
     def recognises(self, db: Database) -> bool:
         """dbmate's table has a text ``version`` and no ``dirty`` column (that is golang-migrate)."""
-        from sqlalchemy import inspect
-
-        with db.connect() as conn:
-            if not inspect(conn).has_table(self.tracking_table):
+        with db.reading() as conn:
+            if self.tracking_table not in table_names(db, conn):
                 return False
-            cols = {c["name"].lower(): c for c in inspect(conn).get_columns(self.tracking_table)}
+            cols = column_names(db, conn, self.tracking_table)
         return "version" in cols and "dirty" not in cols
 
     def database_url(self, root: Path, environment: str | None = None) -> str | None:
@@ -176,23 +181,23 @@ class Dbmate(Framework):
         url = settings(root).get(variable)
         return dbmate_url_to_sqlalchemy(url, root) if url else None
 
-    def applied_versions(self, db: Database, conn: Connection, root: Path) -> list[str] | None:
+    def applied_versions(
+        self, db: Database, conn: Connection | DriverConnection, root: Path
+    ) -> list[str] | None:
         """Versions in the tracking table, or None when there is no tracking table yet."""
-        from sqlalchemy import text
-
         table = self.table(root)
         if table not in table_names(db, conn):
             return None
         require_columns(conn, table, ["version"], "dbmate", db)
         q = db.dialect.quote
-        rows = conn.execute(text(f"SELECT {q('version')} FROM {q(table)}"))
+        rows = conn.exec_driver_sql(f"SELECT {q('version')} FROM {q(table)}")
         return sorted(str(r[0]) for r in rows)
 
     def read(self, db: Database, root: Path) -> list[Migration]:
         from dbmedic.runner import DONE, FAILED, read_journal
 
         files = self.files(root)
-        with db.connect() as conn:
+        with db.reading() as conn:
             applied = set(self.applied_versions(db, conn, root) or [])
             journal = read_journal(db, conn)
         failures = {e.version: e for e in journal if e.state == FAILED}
@@ -225,7 +230,7 @@ class Dbmate(Framework):
 
     def pending(self, db: Database, root: Path) -> list[SqlMigration]:
         """The parsed files not yet applied, in run order (every file parsed before anything runs)."""
-        with db.connect() as conn:
+        with db.reading() as conn:
             applied = set(self.applied_versions(db, conn, root) or [])
         family = db.dialect.family or db.dialect.name
         return [

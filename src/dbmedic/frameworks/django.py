@@ -31,7 +31,7 @@ from dbmedic.frameworks.process import (
     run_command,
     url_password,
 )
-from dbmedic.model import Migration, MigrationState
+from dbmedic.migration_model import Migration, MigrationState
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from dbmedic.frameworks.base import register_framework
 from dbmedic.frameworks.tracking import ReadOnlyFramework, relative, require_columns, table_names
-from dbmedic.model import Migration, MigrationState
+from dbmedic.migration_model import Migration, MigrationState
 
 if TYPE_CHECKING:
     from dbmedic.connect import Database
@@ -71,20 +71,16 @@ class Flyway(ReadOnlyFramework):
         ) or any((root / n).is_file() for n in ("flyway.conf", "flyway.toml", "conf/flyway.conf"))
 
     def read(self, db: Database, root: Path) -> list[Migration]:
-        from sqlalchemy import text
-
         files = self.files(root)
         rows = []
-        with db.connect() as conn:
+        with db.reading() as conn:
             if self.tracking_table in table_names(db, conn):
                 require_columns(conn, self.tracking_table, _COLUMNS, "Flyway", db)
                 q = db.dialect.quote
                 rows = list(
-                    conn.execute(
-                        text(
-                            f"SELECT {', '.join(q(c) for c in _COLUMNS)} FROM {q(self.tracking_table)}"
-                            f" ORDER BY {q('installed_rank')}"
-                        )
+                    conn.exec_driver_sql(
+                        f"SELECT {', '.join(q(c) for c in _COLUMNS)} FROM {q(self.tracking_table)}"
+                        f" ORDER BY {q('installed_rank')}"
                     )
                 )
         migrations: list[Migration] = []

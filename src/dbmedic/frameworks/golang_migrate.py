@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 from dbmedic.frameworks.base import register_framework
 from dbmedic.frameworks.tracking import (
     ReadOnlyFramework,
+    column_names,
     numbered_files,
     relative,
     require_columns,
     table_names,
 )
-from dbmedic.model import Migration, MigrationState
+from dbmedic.migration_model import Migration, MigrationState
 
 if TYPE_CHECKING:
     from dbmedic.connect import Database
@@ -47,26 +48,22 @@ class GolangMigrate(ReadOnlyFramework):
         return bool(self.files(root))
 
     def recognises(self, db: Database) -> bool:
-        from dbmedic.frameworks.tracking import column_names
-
-        with db.connect() as conn:
+        with db.reading() as conn:
             if self.tracking_table not in table_names(db, conn):
                 return False
-            return {"version", "dirty"} <= column_names(conn, self.tracking_table)
+            return {"version", "dirty"} <= column_names(db, conn, self.tracking_table)
 
     def read(self, db: Database, root: Path) -> list[Migration]:
-        from sqlalchemy import text
-
         current: int | None = None
         dirty = False
-        with db.connect() as conn:
+        with db.reading() as conn:
             if self.tracking_table in table_names(db, conn):
                 require_columns(
                     conn, self.tracking_table, ("version", "dirty"), "golang-migrate", db
                 )
                 q = db.dialect.quote
-                row = conn.execute(
-                    text(f"SELECT {q('version')}, {q('dirty')} FROM {q(self.tracking_table)}")
+                row = conn.exec_driver_sql(
+                    f"SELECT {q('version')}, {q('dirty')} FROM {q(self.tracking_table)}"
                 ).first()
                 if row is not None:
                     current = int(row[0])

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from dbmedic.driver import DbUrl
 from dbmedic.errors import ConfigError, FrameworkError, MigrationError
 from dbmedic.frameworks.base import Framework, MigrateResult, Progress, register_framework
 from dbmedic.frameworks.process import (
@@ -33,7 +33,7 @@ from dbmedic.frameworks.process import (
     table_exists,
     url_password,
 )
-from dbmedic.model import Migration, MigrationState
+from dbmedic.migration_model import Migration, MigrationState
 from dbmedic.secrets import remember
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
     from dbmedic.connect import Database
 
+_GLOB = re.compile(r"(?s:.*_.*\.php)\Z")
+"""Laravel's ``*_*.php`` (``fnmatch.translate``)."""
 _WIDE = "100000"
 """COLUMNS for artisan: Symfony hard-wraps error blocks at the terminal width."""
 
@@ -82,8 +84,6 @@ class Laravel(Framework):
                 f"DB_CONNECTION={connection} in {root}/.env is not a connection dbmedic can read",
                 hint="pass the database URL with --db",
             )
-        from sqlalchemy.engine import URL
-
         database = values.get("DB_DATABASE")
         if family == "sqlite":
             path = Path(database) if database else Path("database/database.sqlite")
@@ -95,7 +95,7 @@ class Laravel(Framework):
         password = values.get("DB_PASSWORD") or None
         remember(password)
         port = values.get("DB_PORT")
-        url = URL.create(
+        url = DbUrl(
             _SCHEME[family],
             username=values.get("DB_USERNAME") or None,
             password=password,
@@ -172,7 +172,8 @@ class Laravel(Framework):
                 f"no {self.migrations_dir} folder in {root}",
                 hint="pass the Laravel application's root folder with --app",
             )
-        stems = sorted(p.stem for p in folder.glob("*_*.php") if p.is_file())
+        with os.scandir(folder) as entries:  # no Path per file: 185 files in ~0.1 ms
+            stems = sorted(e.name[:-4] for e in entries if _GLOB.match(e.name) and e.is_file())
         return {stem: f"{self.migrations_dir}/{stem}.php" for stem in stems}
 
     def read(self, db: Database, root: Path) -> list[Migration]:
@@ -239,7 +240,7 @@ class Laravel(Framework):
             "DB_SOCKET": str(url.query.get("unix_socket", "")),
             "COLUMNS": _WIDE,
             # bootstrap/cache/config.php would make Laravel ignore .env and our variables.
-            "APP_CONFIG_CACHE": str(Path(tempfile.gettempdir()) / "dbmedic-no-config-cache.php"),
+            "APP_CONFIG_CACHE": str(Path(_tempdir()) / "dbmedic-no-config-cache.php"),
         }
         if family == "sqlite":
             env.update(DB_DATABASE=str(Path(str(url.database)).resolve()), DB_HOST="", DB_PORT="")
@@ -507,6 +508,12 @@ def parse_status_output(text: str) -> dict[str, bool]:
         if n:
             status[n.group(1)] = n.group(2) == "Ran"
     return status
+
+
+def _tempdir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
 
 
 def _family(url: URL) -> str:

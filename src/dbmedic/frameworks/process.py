@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
     from dbmedic.connect import Database
+    from dbmedic.driver import DbUrl
 
 DEFAULT_TIMEOUT = 3600.0
 """Seconds a framework command may run (a long migration on a big table takes a while)."""
@@ -57,6 +57,8 @@ def run_command(
     ``on_line`` sees each stdout line as it comes (scrubbed), for progress. Raises FrameworkError
     when the program is missing or runs out of time.
     """
+    import subprocess
+
     full_env = dict(os.environ)
     full_env.update(secret_env(env or {}))
     started = time.monotonic()
@@ -114,26 +116,24 @@ def secret_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _url_password(text: str) -> str | None:
-    from sqlalchemy.engine import make_url
+    from dbmedic.driver import DbUrl
 
     try:
-        password = make_url(text).password
-    except Exception:  # not a URL: nothing to remember
+        password = DbUrl.parse(text).password
+    except ValueError:  # not a URL: nothing to remember
         return None
     return str(password) if password is not None else None
 
 
-def url_password(url: URL) -> str:
+def url_password(url: URL | DbUrl) -> str:
     """The URL's password as plain text ('' when there is none)."""
     return "" if url.password is None else str(url.password)
 
 
 def table_exists(db: Database, name: str) -> bool:
     """Read-only: is there a table ``name`` in the database's current schema?"""
-    from sqlalchemy import inspect as sa_inspect
-
-    with db.connect() as conn:
-        return bool(sa_inspect(conn).has_table(name))
+    with db.reading() as conn:
+        return name in db.dialect.table_names(conn)
 
 
 def read_tracking_table(
@@ -142,27 +142,26 @@ def read_tracking_table(
     """Read-only: ``columns`` of every row of tracking table ``name``; None when the table is missing.
 
     Raises FrameworkError when the table exists but lacks a column (not the framework's table).
+    Reads on :meth:`Database.reading` (the driver's own connection: no SQLAlchemy).
     """
-    from sqlalchemy import column, select, table
-    from sqlalchemy import inspect as sa_inspect
-    from sqlalchemy.exc import DBAPIError
+    from dbmedic.driver import driver_errors
 
-    with db.connect() as conn:
-        insp = sa_inspect(conn)
-        if not insp.has_table(name):
-            return None
-        present = {c["name"] for c in insp.get_columns(name)}
-        missing = [c for c in columns if c not in present]
-        if missing:
-            raise FrameworkError(
-                f"table {name} in {db.display} has no column {missing[0]}, "
-                f"so it is not {framework}'s tracking table",
-                hint="point dbmedic at the right database or framework with --db / --framework",
-            )
+    with db.reading() as conn:
         try:
-            cols: list[Any] = [column(c) for c in columns]
-            return [tuple(r) for r in conn.execute(select(*cols).select_from(table(name)))]
-        except DBAPIError as e:
+            if name not in db.dialect.table_names(conn):
+                return None
+            present = {c.lower() for c in db.dialect.column_names(conn, name)}
+            missing = [c for c in columns if c.lower() not in present]
+            if missing:
+                raise FrameworkError(
+                    f"table {name} in {db.display} has no column {missing[0]}, "
+                    f"so it is not {framework}'s tracking table",
+                    hint="point dbmedic at the right database or framework with --db / --framework",
+                )
+            q = db.dialect.quote
+            sql = f"SELECT {', '.join(q(c) for c in columns)} FROM {q(name)}"
+            return [tuple(r) for r in conn.exec_driver_sql(sql)]
+        except driver_errors() as e:
             reason = scrub(db.dialect.describe_error(e))
             raise FrameworkError(f"cannot read {name} in {db.display} ({reason})") from e
 

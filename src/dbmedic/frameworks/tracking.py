@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -14,30 +15,28 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from dbmedic.connect import Database
+    from dbmedic.driver import DriverConnection
 
 
-def table_names(db: Database, conn: Connection) -> set[str]:
-    """Names of the tables of the current database/schema (one catalog query)."""
-    own = getattr(db.dialect, "table_names", None)
-    if callable(own):
-        return set(own(conn))
-    from sqlalchemy import inspect
-
-    return set(inspect(conn).get_table_names())
+def table_names(db: Database, conn: Connection | DriverConnection) -> set[str]:
+    """Names of the tables of the current database/schema (one catalog query, no SQLAlchemy)."""
+    return set(db.dialect.table_names(conn))
 
 
-def column_names(conn: Connection, table: str) -> set[str]:
-    """Lower-case column names of ``table``."""
-    from sqlalchemy import inspect
-
-    return {str(c["name"]).lower() for c in inspect(conn).get_columns(table)}
+def column_names(db: Database, conn: Connection | DriverConnection, table: str) -> set[str]:
+    """Lower-case column names of ``table`` (one catalog query, no SQLAlchemy)."""
+    return {name.lower() for name in db.dialect.column_names(conn, table)}
 
 
 def require_columns(
-    conn: Connection, table: str, wanted: Iterable[str], framework: str, db: Database
+    conn: Connection | DriverConnection,
+    table: str,
+    wanted: Iterable[str],
+    framework: str,
+    db: Database,
 ) -> set[str]:
     """The table's columns; MigrationError when one of ``wanted`` is missing (unrecognised table)."""
-    have = column_names(conn, table)
+    have = column_names(db, conn, table)
     missing = sorted(set(wanted) - have)
     if missing:
         raise MigrationError(
@@ -52,12 +51,9 @@ def numbered_files(folder: Path, pattern: re.Pattern[str]) -> list[tuple[str, Pa
     """(version, path) of the files in ``folder`` whose name matches ``pattern`` (group 1 = version)."""
     if not folder.is_dir():
         return []
-    found = []
-    for path in sorted(folder.iterdir()):
-        m = pattern.match(path.name)
-        if m and path.is_file():
-            found.append((m.group(1), path))
-    return found
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if pattern.match(e.name) and e.is_file())
+    return [(m.group(1), folder / name) for name in names if (m := pattern.match(name))]
 
 
 def relative(path: Path, root: Path) -> str:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from importlib import resources
 from typing import TYPE_CHECKING, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
-from dbmedic.dialects.mysql.normalize import quote_ident
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection
@@ -33,7 +31,7 @@ class VariantSqlFiles(SqlFiles):
 
     def __getitem__(self, name: str) -> str:
         if self.variant:
-            override = resources.files(self.package) / "sql" / self.variant / f"{name}.sql"
+            override = self.folder() / self.variant / f"{name}.sql"
             if override.is_file():
                 return override.read_text(encoding="utf-8")
         return super().__getitem__(name)
@@ -46,6 +44,10 @@ _SERVER_INFO = (
 _TABLE_NAMES = (
     "SELECT TABLE_NAME FROM information_schema.TABLES "
     "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'"
+)
+_COLUMN_NAMES = (
+    "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
+    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION"
 )
 _DRIVER_OPTIONS = {"charset", "unix_socket", "connect_timeout", "read_timeout", "write_timeout"}
 """URL query options passed to PyMySQL as they are (the rest goes through SQLAlchemy)."""
@@ -71,6 +73,34 @@ def _named(kind: str, message: str) -> str:
 
 
 _AUTO_INCREMENT_OPTION = re.compile(r" AUTO_INCREMENT=\d+")
+
+
+_CONNECTION_CLASS: type | None = None
+
+
+def _connection_class() -> type:
+    """PyMySQL's ``Connection`` whose TLS context for its default "preferred" mode (no ``ssl*``
+    option given: TLS when the server offers it, certificates not verified) is built without
+    loading the system's CA store, which that mode never consults (``ssl.create_default_context``
+    spends ~20 ms reading it, more than the whole connect). Any ``ssl*`` option, or a PyMySQL
+    without this method, gets PyMySQL's own behaviour."""
+    global _CONNECTION_CLASS
+    if _CONNECTION_CLASS is None:
+        import ssl
+
+        import pymysql.connections
+
+        class Connection(pymysql.connections.Connection):  # type: ignore[misc]
+            def _create_ssl_ctx(self, sslp: object) -> object:
+                if sslp != {}:
+                    return super()._create_ssl_ctx(sslp)
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                return ctx
+
+        _CONNECTION_CLASS = Connection
+    return _CONNECTION_CLASS
 
 
 @register("mysql")
@@ -147,7 +177,7 @@ class MySQL(Dialect):
         for key, value in query.items():
             kwargs[key] = int(value) if key.endswith("_timeout") else value
         try:
-            raw = pymysql.connect(**kwargs)
+            raw = _connection_class()(**kwargs)
             self.on_connect(raw, read_only)
         except pymysql.err.MySQLError as e:
             raise DriverError(e) from e
@@ -188,6 +218,9 @@ class MySQL(Dialect):
         """Names of the base tables of the current database, sorted, in one query."""
         return sorted(str(r[0]) for r in conn.exec_driver_sql(_TABLE_NAMES))
 
+    def column_names(self, conn: Connection | DriverConnection, table: str) -> list[str]:
+        return [str(r[0]) for r in conn.exec_driver_sql(_COLUMN_NAMES, (table,))]
+
     # --- inspection -------------------------------------------------------------------------
     def inspect(self, conn: Connection | DriverConnection, info: ServerInfo) -> Schema:
         from dbmedic.dialects.mysql.inspect import inspect_schema
@@ -196,6 +229,8 @@ class MySQL(Dialect):
 
     # --- rendering --------------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
+        from dbmedic.dialects.mysql.normalize import quote_ident  # its regexes: on first use
+
         return quote_ident(identifier)
 
     def render_create_table(self, table: Table) -> list[str]:

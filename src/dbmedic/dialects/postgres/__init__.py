@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register
 from dbmedic.dialects.postgres import render
 from dbmedic.dialects.postgres.normalize import describe_psycopg_error
-from dbmedic.model import extra
+from dbmedic.migration_model import extra
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection
@@ -35,6 +35,13 @@ _TABLE_NAMES = """
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY c.relname
+"""
+
+_COLUMN_NAMES = """
+SELECT a.attname FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
 """
 
 READ_ONLY_OPTION = "-c default_transaction_read_only=on"
@@ -120,6 +127,9 @@ class PostgreSQL(Dialect):
     def table_names(self, conn: Connection | DriverConnection) -> list[str]:
         """Names of the tables of the current schema, sorted (one query)."""
         return [r[0] for r in conn.exec_driver_sql(_TABLE_NAMES)]
+
+    def column_names(self, conn: Connection | DriverConnection, table: str) -> list[str]:
+        return [str(r[0]) for r in conn.exec_driver_sql(_COLUMN_NAMES, (table,))]
 
     # --- inspection -------------------------------------------------------------------------
     def inspect(self, conn: Connection | DriverConnection, info: ServerInfo) -> Schema:

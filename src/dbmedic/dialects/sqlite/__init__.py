@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote as url_quote
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register
-from dbmedic.model import extra
+from dbmedic.migration_model import extra
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -141,6 +141,10 @@ class SQLite(Dialect):
             "SELECT name FROM sqlite_schema WHERE type = 'table'"
             " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
         )
+        return [str(r[0]) for r in rows]
+
+    def column_names(self, conn: Connection | DriverConnection, table: str) -> list[str]:
+        rows = conn.exec_driver_sql("SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))
         return [str(r[0]) for r in rows]
 
     # --- inspection -------------------------------------------------------------------------
