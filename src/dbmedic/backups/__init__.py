@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from dbmedic.config import ResolvedTarget
     from dbmedic.connect import Database
+    from dbmedic.driver import DbUrl
     from dbmedic.guard import Clearance, Confirm
 
 __all__ = [
@@ -123,10 +124,14 @@ class RestoreResult:
 
 
 def _source(url_or_db: str | URL | Database) -> Source:
-    from dbmedic.connect import parse_url, url_family
+    from dbmedic.connect import parse_db_url, parse_url, url_family
     from dbmedic.secrets import redact
 
-    url = getattr(url_or_db, "url", None) or parse_url(url_or_db)  # type: ignore[arg-type]
+    url: URL | DbUrl
+    if isinstance(url_or_db, str):
+        url = parse_db_url(url_or_db)  # no SQLAlchemy (see Source)
+    else:
+        url = getattr(url_or_db, "url", None) or parse_url(url_or_db)  # type: ignore[arg-type]
     return Source(url, url_family(url), redact(url), str(url.database or ""))
 
 
@@ -303,7 +308,7 @@ def restore(
     from dbmedic.guard import assert_may_change
 
     assert_may_change(
-        target.url, environment=environment, allow_production=allow_production, confirm=confirm,
+        target.sa_url, environment=environment, allow_production=allow_production, confirm=confirm,
         clearance=clearance,
     )  # fmt: skip
     family = get_family(target.family)

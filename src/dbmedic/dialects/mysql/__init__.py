@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from importlib import resources
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
 from dbmedic.dialects.mysql.normalize import quote_ident
@@ -133,19 +133,26 @@ class MySQL(Dialect):
         """The URL unchanged: read-only mode is set per session by :meth:`on_connect`."""
         return url, {}
 
-    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
-        """A PyMySQL connection, given the arguments SQLAlchemy's pymysql dialect would pass
-        (``translate_connect_args``); None for URL options beyond the plain ones below."""
+    def driver_args(self, url: DbUrl) -> dict[str, Any] | None:
+        """The arguments SQLAlchemy's pymysql dialect would pass (``translate_connect_args``);
+        None for URL options beyond the plain ones of ``_DRIVER_OPTIONS``."""
         query = url.single_query()
         if query is None or not set(query) <= _DRIVER_OPTIONS:
+            return None
+        kwargs = url.connect_args(username="user")
+        for key, value in query.items():
+            kwargs[key] = int(value) if key.endswith("_timeout") else value
+        return kwargs
+
+    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
+        """A PyMySQL connection with :meth:`driver_args`; None when those need SQLAlchemy."""
+        kwargs = self.driver_args(url)
+        if kwargs is None:
             return None
         import pymysql
 
         from dbmedic.driver import DriverConnection, DriverError
 
-        kwargs = url.connect_args(username="user")
-        for key, value in query.items():
-            kwargs[key] = int(value) if key.endswith("_timeout") else value
         try:
             raw = pymysql.connect(**kwargs)
             self.on_connect(raw, read_only)
