@@ -56,8 +56,6 @@ def connect(
 
     PyMySQL, or with ``fast`` (data scans, values as bytes) mysqlclient where installed.
     """
-    import pymysql
-
     kwargs = source.connect_kwargs()
     kwargs.setdefault("connect_timeout", 10)
     if not database:
@@ -70,6 +68,8 @@ def connect(
                 return conn
         except mysqlc.errors() as e:
             raise connect_error(source, e) from e
+    import pymysql  # only now: importing it costs ~50 ms that a mysqlclient dump need not pay
+
     kwargs.update(charset="utf8mb4", use_unicode=unicode, autocommit=True)
     if not unicode:  # values arrive as bytes; decimals still become Decimal
         from decimal import Decimal
@@ -426,26 +426,27 @@ class MySQLFamily(Family):
         return (MySQLBuiltin, MariaDBDump)
 
     def facts(self, source: Source) -> Facts:
-        conn = connect(source)
+        conn = connect(source, unicode=False, fast=True)  # the data connections' driver
         try:
             ((version, charset, collation),) = rows_of(
                 conn, "SELECT VERSION(), @@character_set_database, @@collation_database"
             )
             try:
-                grants = tuple(str(r[0]) for r in rows_of(conn, "SHOW GRANTS"))
+                grants = tuple(_s(r[0]) for r in rows_of(conn, "SHOW GRANTS"))
             except Exception:  # no right to read them: the manifest says none
                 grants = ()
         finally:
             conn.close()
-        dialect = "mariadb" if "mariadb" in str(version).lower() else "mysql"
+        version = _s(version)
+        dialect = "mariadb" if "mariadb" in version.lower() else "mysql"
         grants = tuple(g for g in grants if "IDENTIFIED" not in g.upper())  # never a hash
-        return Facts(dialect, str(version), str(charset), str(collation), grants)
+        return Facts(dialect, version, _s(charset), _s(collation), grants)
 
     def table_names(self, source: Source) -> list[str]:
-        conn = connect(source)
+        conn = connect(source, unicode=False, fast=True)
         try:
             return [
-                str(r[0])
+                _s(r[0])
                 for r in rows_of(
                     conn,
                     "SELECT TABLE_NAME FROM information_schema.TABLES "
