@@ -276,6 +276,10 @@ def _scan_seq(
 ) -> Part:
     key = quote(info.primary_key[0])
     table = quote(info.name)
+    digest = hashlib.sha256()
+    if mysqlc.streams(conn):  # one query in key order: an open end needs no MIN/MAX first
+        rows = _stream_seq(conn, info, lo, hi, sink, digest)
+        return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
     start, stop = lo, hi
     if lo is None or hi is None:
         ((first, last),) = rows_of(conn, f"SELECT MIN({key}), MAX({key}) FROM {table}")
@@ -283,12 +287,9 @@ def _scan_seq(
             start = None if first is None else int(first)
         if hi is None:
             stop = None if last is None else int(last) + 1
-    digest, rows, first_chunk = hashlib.sha256(), 0, True
+    rows, first_chunk = 0, True
     if start is None or stop is None:
         return Part(0, digest.hexdigest(), _t(lo), _t(hi))
-    if mysqlc.streams(conn):
-        rows = _stream_seq(conn, info, start, stop, sink, digest)
-        return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
     width = 512  # key units; grows towards CHUNK_BYTES per chunk after the first answers
     sql = (
         f"SELECT GROUP_CONCAT({info.row_expr()} ORDER BY {key} SEPARATOR ',\\n'), COUNT(*) "
@@ -325,14 +326,17 @@ def _scan_seq(
 
 
 def _stream_seq(
-    conn: Any, info: TableInfo, start: int, stop: int, sink: Sink | None, digest: Any
+    conn: Any, info: TableInfo, lo: int | None, hi: int | None, sink: Sink | None, digest: Any
 ) -> int:
     """The C-driver plan of :func:`_scan_seq`: one literal per row in key order, joined into
     statements of ~CHUNK_BYTES here; the digest is over the same bytes as the GROUP_CONCAT plan."""
     key = quote(info.primary_key[0])
-    sql = (  # start and stop are ints computed from MIN/MAX, never text
+    bounds = [f"{key} >= {int(lo)}"] if lo is not None else []  # ints from plan_parts, not text
+    bounds += [f"{key} < {int(hi)}"] if hi is not None else []
+    where = f"WHERE {' AND '.join(bounds)} " if bounds else ""
+    sql = (
         f"SELECT {info.row_expr()} FROM {quote(info.name)} FORCE INDEX (PRIMARY) "
-        f"WHERE {key} >= {int(start)} AND {key} < {int(stop)} ORDER BY {key}"
+        f"{where}ORDER BY {key}"
     )
     rows, first = 0, True
     batch: list[bytes] = []
