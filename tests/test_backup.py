@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -293,6 +296,33 @@ def test_dbmedic_backup_is_the_function_and_backups_the_package() -> None:
 
     assert dbmedic.backup is api.backup and callable(dbmedic.backup)
     assert dbmedic.backups.backup is backup
+
+
+@pytest.mark.backend("mariadb")
+def test_backup_command_loads_only_the_drivers(db_factory: DatabaseFactory, tmp_path: Path) -> None:
+    """Start-up: a MySQL backup imports neither SQLAlchemy (~0.2 s) nor Rich, and with
+    mysqlclient installed not PyMySQL either (its TLS context costs every connect ~25 ms)."""
+    url = db_factory.new()
+    run_sql(
+        url, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(9));\nINSERT INTO t VALUES (1, 'a')"
+    )
+    code = (
+        "import sys, json; from dbmedic.cli import main\n"
+        "try:\n    main(['backup', sys.argv[1], '--dir', sys.argv[2]])\n"
+        "except SystemExit:\n    pass\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, url, str(tmp_path)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("backed up ") and len(list_backups(tmp_path)) == 1
+    loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
+    assert not loaded & {"sqlalchemy", "rich"}
+    if "MySQLdb" in loaded:
+        assert "pymysql" not in loaded
 
 
 @pytest.mark.backend("postgresql")

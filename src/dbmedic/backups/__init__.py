@@ -1,12 +1,14 @@
 """Backups you can trust: take, check, restore, list and prune.
 
 ``backup(url)`` writes ``<dir>/<db>-<UTC timestamp>.partial/``, fills it through the family's dump
-method, writes the manifest, re-reads every file against it and only then renames the directory
-to its final name, so an interrupted backup never looks valid. ``restore(backup, url)`` checks
-every file's sha256 before touching the target, refuses another database family and a target that
-already has tables (unless ``force``), restores, then recomputes each table's row count and
-checksum and raises :class:`BackupError` on any difference. Nothing here prints; progress goes to
-the ``progress`` callback.
+method, writes the manifest, checks that every file it lists is there with its size and only then
+renames the directory to its final name, so an interrupted backup never looks valid (each file's
+sha256 is taken from the very bytes written, as they are written: reading them back from the page
+cache would prove nothing more). ``restore(backup, url)`` checks every file's sha256 before
+touching the target, refuses another database family and a target that already has tables
+(unless ``force``), restores, then recomputes each table's row count and checksum and raises
+:class:`BackupError` on any difference. Nothing here prints; progress goes to the ``progress``
+callback.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
     from dbmedic.config import ResolvedTarget
     from dbmedic.connect import Database
+    from dbmedic.driver import DbUrl
     from dbmedic.guard import Clearance, Confirm
 
 __all__ = [
@@ -123,10 +126,14 @@ class RestoreResult:
 
 
 def _source(url_or_db: str | URL | Database) -> Source:
-    from dbmedic.connect import parse_url, url_family
+    from dbmedic.connect import parse_db_url, parse_url, url_family
     from dbmedic.secrets import redact
 
-    url = getattr(url_or_db, "url", None) or parse_url(url_or_db)  # type: ignore[arg-type]
+    url: URL | DbUrl
+    if isinstance(url_or_db, str):
+        url = parse_db_url(url_or_db)  # no SQLAlchemy (see Source)
+    else:
+        url = getattr(url_or_db, "url", None) or parse_url(url_or_db)  # type: ignore[arg-type]
     return Source(url, url_family(url), redact(url), str(url.database or ""))
 
 
@@ -221,7 +228,7 @@ def backup(
             extra=output.extra,
         )
         write_manifest(partial, manifest)
-        check = _check_files(partial, manifest)
+        check = _check_files(partial, manifest, hashes=False)
         if check:
             raise BackupError(f"the backup just written is not readable back: {check[0]}")
         partial.rename(final)
@@ -234,7 +241,8 @@ def backup(
     return Backup(final, manifest)
 
 
-def _check_files(root: Path, manifest: Manifest) -> list[str]:
+def _check_files(root: Path, manifest: Manifest, *, hashes: bool = True) -> list[str]:
+    """What is wrong with the files of a backup: missing, another size, (``hashes``) corrupt."""
     problems = []
     for f in manifest.files:
         path = root / f.path
@@ -244,7 +252,7 @@ def _check_files(root: Path, manifest: Manifest) -> list[str]:
             problems.append(
                 f"{f.path} has {path.stat().st_size} bytes, the manifest records {f.size} (truncated or altered)"
             )
-        elif file_sha256(path) != f.sha256:
+        elif hashes and file_sha256(path) != f.sha256:
             problems.append(f"{f.path} does not match its sha256 (corrupt)")
     return problems
 
@@ -303,7 +311,7 @@ def restore(
     from dbmedic.guard import assert_may_change
 
     assert_may_change(
-        target.url, environment=environment, allow_production=allow_production, confirm=confirm,
+        target.sa_url, environment=environment, allow_production=allow_production, confirm=confirm,
         clearance=clearance,
     )  # fmt: skip
     family = get_family(target.family)

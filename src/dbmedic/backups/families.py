@@ -20,6 +20,8 @@ from dbmedic.errors import BackupError, ConnectError
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
+    from dbmedic.driver import DbUrl
+
 
 @dataclass(frozen=True, slots=True)
 class Progress:
@@ -61,18 +63,36 @@ class Tracker:
 
 @dataclass
 class Source:
-    """A database to back up or restore into: parsed URL (with password), family, safe name."""
+    """A database to back up or restore into: parsed URL (with password), family, safe name.
 
-    url: URL
+    A URL given as text stays a :class:`~dbmedic.driver.DbUrl`, so that a backup, which talks
+    to its drivers directly, never imports SQLAlchemy (0.2 s of every run); ``sa_url`` gives
+    SQLAlchemy's ``URL`` to the code that needs an engine."""
+
+    url: URL | DbUrl
     family: str
     display: str
     database: str
 
+    @property
+    def sa_url(self) -> URL:
+        from dbmedic.driver import DbUrl
+
+        return self.url.to_sqlalchemy() if isinstance(self.url, DbUrl) else self.url
+
     def connect_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the DBAPI ``connect()`` for this URL (SQLAlchemy computes them)."""
-        dialect = self.url.get_dialect()()
-        _args, kwargs = dialect.create_connect_args(self.url)
-        return dict(kwargs)
+        """Keyword arguments of the DBAPI ``connect()`` for this URL, as SQLAlchemy computes
+        them (by the dialect itself for plain URLs, through SQLAlchemy for the others)."""
+        from dbmedic.dialects import get_dialect
+        from dbmedic.driver import DbUrl
+
+        if isinstance(self.url, DbUrl):
+            kwargs = get_dialect(self.family).driver_args(self.url)
+            if kwargs is not None:
+                return kwargs
+        url = self.sa_url
+        _args, options = url.get_dialect()().create_connect_args(url)
+        return dict(options)
 
 
 def connect_error(source: Source, e: BaseException) -> ConnectError:

@@ -56,8 +56,6 @@ def connect(
 
     PyMySQL, or with ``fast`` (data scans, values as bytes) mysqlclient where installed.
     """
-    import pymysql
-
     kwargs = source.connect_kwargs()
     kwargs.setdefault("connect_timeout", 10)
     if not database:
@@ -70,6 +68,8 @@ def connect(
                 return conn
         except mysqlc.errors() as e:
             raise connect_error(source, e) from e
+    import pymysql  # only now: importing it costs ~50 ms that a mysqlclient dump need not pay
+
     kwargs.update(charset="utf8mb4", use_unicode=unicode, autocommit=True)
     if not unicode:  # values arrive as bytes; decimals still become Decimal
         from decimal import Decimal
@@ -276,6 +276,10 @@ def _scan_seq(
 ) -> Part:
     key = quote(info.primary_key[0])
     table = quote(info.name)
+    digest = hashlib.sha256()
+    if mysqlc.streams(conn):  # one query in key order: an open end needs no MIN/MAX first
+        rows = _stream_seq(conn, info, lo, hi, sink, digest)
+        return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
     start, stop = lo, hi
     if lo is None or hi is None:
         ((first, last),) = rows_of(conn, f"SELECT MIN({key}), MAX({key}) FROM {table}")
@@ -283,12 +287,9 @@ def _scan_seq(
             start = None if first is None else int(first)
         if hi is None:
             stop = None if last is None else int(last) + 1
-    digest, rows, first_chunk = hashlib.sha256(), 0, True
+    rows, first_chunk = 0, True
     if start is None or stop is None:
         return Part(0, digest.hexdigest(), _t(lo), _t(hi))
-    if mysqlc.streams(conn):
-        rows = _stream_seq(conn, info, start, stop, sink, digest)
-        return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
     width = 512  # key units; grows towards CHUNK_BYTES per chunk after the first answers
     sql = (
         f"SELECT GROUP_CONCAT({info.row_expr()} ORDER BY {key} SEPARATOR ',\\n'), COUNT(*) "
@@ -325,14 +326,17 @@ def _scan_seq(
 
 
 def _stream_seq(
-    conn: Any, info: TableInfo, start: int, stop: int, sink: Sink | None, digest: Any
+    conn: Any, info: TableInfo, lo: int | None, hi: int | None, sink: Sink | None, digest: Any
 ) -> int:
     """The C-driver plan of :func:`_scan_seq`: one literal per row in key order, joined into
     statements of ~CHUNK_BYTES here; the digest is over the same bytes as the GROUP_CONCAT plan."""
     key = quote(info.primary_key[0])
-    sql = (  # start and stop are ints computed from MIN/MAX, never text
+    bounds = [f"{key} >= {int(lo)}"] if lo is not None else []  # ints from plan_parts, not text
+    bounds += [f"{key} < {int(hi)}"] if hi is not None else []
+    where = f"WHERE {' AND '.join(bounds)} " if bounds else ""
+    sql = (
         f"SELECT {info.row_expr()} FROM {quote(info.name)} FORCE INDEX (PRIMARY) "
-        f"WHERE {key} >= {int(start)} AND {key} < {int(stop)} ORDER BY {key}"
+        f"{where}ORDER BY {key}"
     )
     rows, first = 0, True
     batch: list[bytes] = []
@@ -426,26 +430,27 @@ class MySQLFamily(Family):
         return (MySQLBuiltin, MariaDBDump)
 
     def facts(self, source: Source) -> Facts:
-        conn = connect(source)
+        conn = connect(source, unicode=False, fast=True)  # the data connections' driver
         try:
             ((version, charset, collation),) = rows_of(
                 conn, "SELECT VERSION(), @@character_set_database, @@collation_database"
             )
             try:
-                grants = tuple(str(r[0]) for r in rows_of(conn, "SHOW GRANTS"))
+                grants = tuple(_s(r[0]) for r in rows_of(conn, "SHOW GRANTS"))
             except Exception:  # no right to read them: the manifest says none
                 grants = ()
         finally:
             conn.close()
-        dialect = "mariadb" if "mariadb" in str(version).lower() else "mysql"
+        version = _s(version)
+        dialect = "mariadb" if "mariadb" in version.lower() else "mysql"
         grants = tuple(g for g in grants if "IDENTIFIED" not in g.upper())  # never a hash
-        return Facts(dialect, str(version), str(charset), str(collation), grants)
+        return Facts(dialect, version, _s(charset), _s(collation), grants)
 
     def table_names(self, source: Source) -> list[str]:
-        conn = connect(source)
+        conn = connect(source, unicode=False, fast=True)
         try:
             return [
-                str(r[0])
+                _s(r[0])
                 for r in rows_of(
                     conn,
                     "SELECT TABLE_NAME FROM information_schema.TABLES "

@@ -144,7 +144,7 @@ def _dialect_schema(source: Source, snapshot: str) -> dict[str, Any]:
     from dbmedic.changes import AddForeignKey, AddTable, AddTrigger, AddView
     from dbmedic.connect import open_target
 
-    db = open_target(source.url)
+    db = open_target(source.sa_url)
     try:
         with db.connect() as conn:
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

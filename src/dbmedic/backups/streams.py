@@ -20,7 +20,9 @@ from dbmedic.backups.manifest import FileEntry
 from dbmedic.errors import BackupError
 
 ZSTD_LEVEL = 1
-"""zstd level 1: about twice as fast as level 3 for ~7 % more bytes; the server is the limit."""
+"""zstd level 1: about twice as fast as level 3 for ~7 % more bytes. The fast (negative) levels
+compress no literals: on the benchmark's repetitive rows -1 saved 18 % of the compression CPU for
+2 % more bytes, but on source code it made 19 % more bytes, on hex (--hex-blob, bytea) 68 %."""
 
 SUFFIX = {"zstd": ".zst", "gzip": ".gz", "none": ""}
 COMPRESSIONS = tuple(SUFFIX)

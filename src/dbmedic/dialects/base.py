@@ -12,7 +12,7 @@ import importlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from dbmedic.errors import UnsupportedDialect
 from dbmedic.migration_model import Extra
@@ -91,6 +91,12 @@ class Dialect:
 
     def on_connect(self, dbapi_connection: object, read_only: bool) -> None:
         """Session set-up run on every new DBAPI connection (read-only mode, sql_mode...)."""
+
+    def driver_args(self, url: DbUrl) -> dict[str, Any] | None:
+        """The driver's ``connect()`` keyword arguments for ``url``, as SQLAlchemy's dialect
+        would compute them, or None when the URL has options only SQLAlchemy translates.
+        Default: None."""
+        return None
 
     def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
         """A connection straight through the driver, with the session set-up of

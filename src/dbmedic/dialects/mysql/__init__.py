@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
 
@@ -163,19 +163,26 @@ class MySQL(Dialect):
         """The URL unchanged: read-only mode is set per session by :meth:`on_connect`."""
         return url, {}
 
-    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
-        """A PyMySQL connection, given the arguments SQLAlchemy's pymysql dialect would pass
-        (``translate_connect_args``); None for URL options beyond the plain ones below."""
+    def driver_args(self, url: DbUrl) -> dict[str, Any] | None:
+        """The arguments SQLAlchemy's pymysql dialect would pass (``translate_connect_args``);
+        None for URL options beyond the plain ones of ``_DRIVER_OPTIONS``."""
         query = url.single_query()
         if query is None or not set(query) <= _DRIVER_OPTIONS:
+            return None
+        kwargs = url.connect_args(username="user")
+        for key, value in query.items():
+            kwargs[key] = int(value) if key.endswith("_timeout") else value
+        return kwargs
+
+    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
+        """A PyMySQL connection with :meth:`driver_args`; None when those need SQLAlchemy."""
+        kwargs = self.driver_args(url)
+        if kwargs is None:
             return None
         import pymysql
 
         from dbmedic.driver import DriverConnection, DriverError
 
-        kwargs = url.connect_args(username="user")
-        for key, value in query.items():
-            kwargs[key] = int(value) if key.endswith("_timeout") else value
         try:
             raw = _connection_class()(**kwargs)
             self.on_connect(raw, read_only)

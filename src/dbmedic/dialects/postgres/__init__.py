@@ -6,7 +6,7 @@ URL sets the search path (``postgresql://u@h/db?options=-csearch_path%3Dapp``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register
 from dbmedic.dialects.postgres import render
@@ -90,21 +90,27 @@ class PostgreSQL(Dialect):
         options = f"{existing} {READ_ONLY_OPTION}" if existing else READ_ONLY_OPTION
         return url, {"connect_args": {"options": options}}
 
-    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
-        """A psycopg connection with the arguments SQLAlchemy's psycopg dialect would pass
-        (``translate_connect_args`` plus the URL's query as libpq parameters); None for a
-        repeated parameter or several hosts, which SQLAlchemy translates."""
+    def driver_args(self, url: DbUrl) -> dict[str, Any] | None:
+        """``translate_connect_args`` plus the URL's query as libpq parameters, as SQLAlchemy's
+        psycopg dialect passes them; None for a repeated parameter or several hosts."""
         query = url.single_query()
         if query is None or "," in (url.host or ""):
+            return None
+        kwargs = url.connect_args(username="user", database="dbname")
+        kwargs.update(query)
+        return kwargs
+
+    def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
+        """A psycopg connection with :meth:`driver_args`; None when those need SQLAlchemy."""
+        kwargs = self.driver_args(url)
+        if kwargs is None:
             return None
         import psycopg
 
         from dbmedic.driver import DriverConnection, DriverError
 
-        kwargs = url.connect_args(username="user", database="dbname")
-        kwargs.update(query)
         if read_only:
-            existing = query.get("options")
+            existing = kwargs.get("options")
             kwargs["options"] = f"{existing} {READ_ONLY_OPTION}" if existing else READ_ONLY_OPTION
         try:
             raw = psycopg.connect(**kwargs)
