@@ -7,18 +7,21 @@ Builds the seed incident twice on the MariaDB server at 127.0.0.1:3306, from the
     dbmate:  the dbmate rendering, migrated by dbmedic's runner
 
 Then times whole processes (start-up included), interleaved, N runs each after one warm-up run
-of every command, and prints medians:
+of every command, and prints the median and minimum wall time and the median CPU time (user +
+system: on a shared machine the wall time is mostly waiting for a CPU):
 
     php artisan migrate:status                   (laravel app and database)
     dbmedic status --app LARAVEL --db URL --json  (same)
+    a bare PyMySQL script with the same reads     (same; the floor for a Python tool)
     dbmedic status --app DBMATE --db URL --json
     dbmate status                                 (dbmate app and database: npm's wrapper, then
                                                    the Go binary it starts, run directly)
 
 dbmedic runs with its bytecode cached, as after ``pip install`` (``PYTHONPYCACHEPREFIX`` in the
 work folder; ``PYTHONDONTWRITEBYTECODE`` dropped), and once more without a cache for dbmedic's
-own modules (``PYTHONDONTWRITEBYTECODE=1``, a source checkout in a sandbox that may not write
-``__pycache__``): Python then compiles ~40 modules on every run.
+own modules (``PYTHONDONTWRITEBYTECODE=1``, as in the sandbox these benchmarks ran in before:
+a source checkout whose ``__pycache__`` is never written): Python then compiles the ~20 dbmedic
+modules status loads on every run.
 
 dbmate comes from PATH, else from ``~/.cache/dbmedic-ci/node_modules/.bin`` (where .ci/run
 installs it); the row is left out when neither has it.
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,6 +48,22 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN = os.environ.get("DBMEDIC_BENCH_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/mysql")
 NAMES = {"laravel": "dbmedic_bench_status_laravel", "dbmate": "dbmedic_bench_status"}
 BOOT = "import sys\nfrom dbmedic.cli import main; main(sys.argv[1:])"
+FLOOR = """\
+import json, os, sys, pymysql
+host, port, user, database, app = sys.argv[1:]
+conn = pymysql.connect(host=host, port=int(port), user=user, database=database,
+                       password=os.environ.get("DBMEDIC_BENCH_PASSWORD", ""), ssl_disabled=True)
+cur = conn.cursor()
+cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+tables = len(cur.fetchall())
+cur.execute("SELECT migration, batch FROM migrations")
+batches = dict(cur.fetchall())
+files = sorted(n[:-4] for n in os.listdir(app + "/database/migrations") if n.endswith(".php"))
+out = [{"id": f, "batch": batches.get(f)} for f in files]
+print(json.dumps({"tables": tables, "applied": len(batches), "migrations": out}, indent=2))
+"""
+"""The floor for a Python tool with PyMySQL: the same reads as status, nothing else (no TLS
+context, no checks, no framework detection); a reference, not a tool anyone runs."""
 
 
 def _server(*statements: str) -> None:
@@ -92,6 +112,14 @@ def build(workdir: Path) -> dict[str, tuple[Path, str]]:
     return built
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes (and theirs: npm's dbmate
+    wrapper waits for the Go binary): the time a command costs, less of the waiting for a CPU
+    that makes wall times swing on a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _summary_dbmedic(out: str) -> str:
     data = json.loads(out[out.index("{") :])
     c = data["counts"]
@@ -99,6 +127,11 @@ def _summary_dbmedic(out: str) -> str:
         f"{c['applied']} applied, {c['failed']} failed, {c['pending']} pending, "
         f"{data['tables']} tables"
     )
+
+
+def _summary_floor(out: str) -> str:
+    data = json.loads(out)
+    return f"{data['applied']} applied, {data['tables']} tables"
 
 
 def _summary_artisan(out: str) -> str:
@@ -142,6 +175,8 @@ def main() -> None:
     go_dbmate = ci_bin / "@dbmate/linux-x64/bin/dbmate"
     dbmate_env = {**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{NAMES['dbmate']}"}
     py = [sys.executable, "-c", BOOT, "status", "--json"]
+    floor = [sys.executable, "-c", FLOOR, admin.host or "127.0.0.1", str(admin.port or 3306),
+             admin.username or "root", NAMES["laravel"], str(laravel_app)]  # fmt: skip
     commands: list[tuple[str, list[str], dict[str, str], Path, Callable[[str], str]]] = [
         (
             "php artisan migrate:status",
@@ -156,6 +191,13 @@ def main() -> None:
             cached,
             laravel_app,
             _summary_dbmedic,
+        ),
+        (
+            "  bare PyMySQL script (floor)",
+            floor,
+            {**cached, "DBMEDIC_BENCH_PASSWORD": admin.password or ""},
+            laravel_app,
+            _summary_floor,
         ),
         (
             "  same, no bytecode cache",
@@ -182,6 +224,7 @@ def main() -> None:
              _summary_dbmate)
         )  # fmt: skip
     times: dict[str, list[float]] = {name: [] for name, *_ in commands}
+    cpu: dict[str, list[float]] = {name: [] for name, *_ in commands}
     outputs: dict[str, str] = {}
     loads = [os.getloadavg()[0]]
     for run in range(args.runs + 1):  # interleaved, so every command sees the same load
@@ -189,22 +232,24 @@ def main() -> None:
             if run == 0:  # warm-up: bytecode written, files in the page cache
                 subprocess.run(cmd, env=cmd_env, cwd=cwd, capture_output=True, check=False)
                 continue
+            before = _children_cpu()
             started = time.perf_counter()
             proc = subprocess.run(cmd, env=cmd_env, cwd=cwd, capture_output=True, text=True)
             times[name].append(time.perf_counter() - started)
+            cpu[name].append(_children_cpu() - before)
             if proc.returncode not in (0, 1):
                 raise SystemExit(f"{name} failed: {proc.stdout}{proc.stderr}")
             outputs[name] = proc.stdout + proc.stderr
         loads.append(os.getloadavg()[0])
     print(
-        f"\n{'command':30} {'median s':>9} {'min s':>7}  result"
+        f"\n{'command':30} {'median s':>9} {'min s':>7} {'CPU s':>7}  result"
         f"   (runs: {args.runs}, 185 migrations, MariaDB;"
         f" load average {min(loads):.1f}-{max(loads):.1f})"
     )
     for name, *_rest, summary in commands:
         print(
             f"{name:30} {statistics.median(times[name]):9.3f} {min(times[name]):7.3f}"
-            f"  {summary(outputs[name])}"
+            f" {statistics.median(cpu[name]):7.3f}  {summary(outputs[name])}"
         )
     if not Path(dbmate).exists():
         print("dbmate status: not installed (npm install --prefix ~/.cache/dbmedic-ci dbmate)")
