@@ -12,6 +12,7 @@ system: on a shared machine the wall time is mostly waiting for a CPU):
 
     php artisan migrate:status                   (laravel app and database)
     dbmedic status --app LARAVEL --db URL --json  (same)
+    a bare PyMySQL script with the same reads     (same; the floor for a Python tool)
     dbmedic status --app DBMATE --db URL --json
     dbmate status                                 (dbmate app and database: npm's wrapper, then
                                                    the Go binary it starts, run directly)
@@ -47,6 +48,22 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN = os.environ.get("DBMEDIC_BENCH_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/mysql")
 NAMES = {"laravel": "dbmedic_bench_status_laravel", "dbmate": "dbmedic_bench_status"}
 BOOT = "import sys\nfrom dbmedic.cli import main; main(sys.argv[1:])"
+FLOOR = """\
+import json, os, sys, pymysql
+host, port, user, database, app = sys.argv[1:]
+conn = pymysql.connect(host=host, port=int(port), user=user, database=database,
+                       password=os.environ.get("DBMEDIC_BENCH_PASSWORD", ""), ssl_disabled=True)
+cur = conn.cursor()
+cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+tables = len(cur.fetchall())
+cur.execute("SELECT migration, batch FROM migrations")
+batches = dict(cur.fetchall())
+files = sorted(n[:-4] for n in os.listdir(app + "/database/migrations") if n.endswith(".php"))
+out = [{"id": f, "batch": batches.get(f)} for f in files]
+print(json.dumps({"tables": tables, "applied": len(batches), "migrations": out}, indent=2))
+"""
+"""The floor for a Python tool with PyMySQL: the same reads as status, nothing else (no TLS
+context, no checks, no framework detection); a reference, not a tool anyone runs."""
 
 
 def _server(*statements: str) -> None:
@@ -112,6 +129,11 @@ def _summary_dbmedic(out: str) -> str:
     )
 
 
+def _summary_floor(out: str) -> str:
+    data = json.loads(out)
+    return f"{data['applied']} applied, {data['tables']} tables"
+
+
 def _summary_artisan(out: str) -> str:
     from dbmedic.frameworks.laravel import parse_status_output
 
@@ -153,6 +175,8 @@ def main() -> None:
     go_dbmate = ci_bin / "@dbmate/linux-x64/bin/dbmate"
     dbmate_env = {**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{NAMES['dbmate']}"}
     py = [sys.executable, "-c", BOOT, "status", "--json"]
+    floor = [sys.executable, "-c", FLOOR, admin.host or "127.0.0.1", str(admin.port or 3306),
+             admin.username or "root", NAMES["laravel"], str(laravel_app)]  # fmt: skip
     commands: list[tuple[str, list[str], dict[str, str], Path, Callable[[str], str]]] = [
         (
             "php artisan migrate:status",
@@ -167,6 +191,13 @@ def main() -> None:
             cached,
             laravel_app,
             _summary_dbmedic,
+        ),
+        (
+            "  bare PyMySQL script (floor)",
+            floor,
+            {**cached, "DBMEDIC_BENCH_PASSWORD": admin.password or ""},
+            laravel_app,
+            _summary_floor,
         ),
         (
             "  same, no bytecode cache",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
+from dbmedic.dialects.mysql.quoting import quote_ident
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection
@@ -236,8 +237,6 @@ class MySQL(Dialect):
 
     # --- rendering --------------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
-        from dbmedic.dialects.mysql.normalize import quote_ident  # its regexes: on first use
-
         return quote_ident(identifier)
 
     def render_create_table(self, table: Table) -> list[str]:
