@@ -478,17 +478,18 @@ def _rehearsed(
     reset_r: Rehearsal | None = None
 
     with clock("simulation", "simulating the migration history"):
+        # the plan first: the resume rehearsal waits for it, the simulations overlap it
+        plan = options.resume_plan(h, todo, live, dialect, ordered=fw.ordered_history)
+        steps = "resume" in wanted and not plan.conflicts and bool(plan.mark or plan.run_first)
+        if copies is not None and steps:
+            copies.give(plan.mark, plan.run_first)
         sim_all = simulate_from_zero(h, ctx.migrations, dialect) if h.complete else None
         sim_now = simulate_from(h, todo, live, dialect)
-        plan = options.resume_plan(h, todo, live, dialect, ordered=fw.ordered_history)
 
     from dbmedic.shadow import ShadowUnavailable
 
     now_r: Rehearsal | None = None
-    steps = "resume" in wanted and not plan.conflicts and bool(plan.mark or plan.run_first)
     if copies is not None:
-        if steps:
-            copies.give(plan.mark, plan.run_first)
         with clock("rehearsal-wait", "waiting for the rehearsal on a shadow copy"):
             try:
                 now_r = copies.current()
