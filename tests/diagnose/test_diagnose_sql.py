@@ -363,3 +363,19 @@ def test_resume_takes_a_new_copy_when_the_failed_run_changed_it(
     resume = d.option(Strategy.RESUME)  # type: ignore[attr-defined]
     assert resume is not None and resume.rehearsed and resume.predicted_ok
     assert len(messages) == 1 and "left as it was" not in messages[0]
+
+
+@pytest.mark.backend("mariadb")
+def test_an_error_while_rehearsing_leaves_no_shadow(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    """The reference cannot be read (parity runs while the rehearsals run on their threads):
+    diagnose fails with one sentence and every shadow is gone (no_shadow_left)."""
+    from dbmedic.errors import DbmedicError
+
+    root = project(tmp_path, SQLITE_CASES[0])
+    assert not api.migrate(root, db_url).result.ok
+    missing = db_url.rsplit("/", 1)[0] + "/dbmedic_no_such_database_here"
+
+    with pytest.raises(DbmedicError, match="dbmedic_no_such_database_here"):
+        api.diagnose(root, db_url, reference=missing)

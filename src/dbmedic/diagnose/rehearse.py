@@ -369,6 +369,7 @@ class CopiesInBackground(_Background):
         self._steps: tuple[Sequence[str], Mapping[str, Sequence[str]]] | None = None
         self._current: Rehearsal | None = None
         self._resume: Rehearsal | None = None
+        self._closing = False
         self.reused = False
         """True when the resume rehearsal ran on the current rehearsal's copy."""
 
@@ -380,7 +381,7 @@ class CopiesInBackground(_Background):
                 if not resume:
                     return
                 self._plan_given.wait()
-                if self._steps is not None:
+                if self._steps is not None and not self._closing:
                     copies.say = say("resume")
                     self._resume = copies.resume(*self._steps)
                     self.reused = copies.reused
@@ -408,8 +409,10 @@ class CopiesInBackground(_Background):
         return self._resume
 
     def close(self) -> None:
-        """No resume rehearsal unless a plan was given; waits until the thread is done (its
-        shadows dropped), also through Ctrl-C, which is raised again once it is."""
+        """A resume rehearsal not started yet will not be (diagnose is ending, maybe on an
+        error); waits until the thread is done (its shadows dropped), also through Ctrl-C,
+        which is raised again once it is."""
+        self._closing = True
         self._plan_given.set()
         interrupted: KeyboardInterrupt | None = None
         while self._thread.is_alive():
