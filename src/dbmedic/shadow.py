@@ -106,26 +106,30 @@ def shadow_database(
     ``source`` (tracking tables; those missing in ``source`` are skipped). Raises
     ShadowUnavailable when the server refuses to create it, ShadowError when filling it fails.
     """
-    with sigterm_unwinds(), _created(source) as shadow:
-        if schema is not None:
-            from dbmedic.execute import run_statements
+    _guard_signals(True)
+    try:
+        with _created(source) as shadow:
+            if schema is not None:
+                from dbmedic.execute import run_statements
 
-            if progress is not None:
-                progress(f"copying {len(schema.tables)} tables into the shadow database")
-            try:
-                run_statements(shadow, schema_statements(shadow, schema))
-            except DbmedicError as e:
-                raise ShadowError(f"cannot copy the schema into a shadow database: {e}") from e
-        if rows_of:
-            copy_rows(source, shadow, rows_of)
-        yield shadow
+                if progress is not None:
+                    progress(f"copying {len(schema.tables)} tables into the shadow database")
+                try:
+                    run_statements(shadow, schema_statements(shadow, schema))
+                except DbmedicError as e:
+                    raise ShadowError(f"cannot copy the schema into a shadow database: {e}") from e
+            if rows_of:
+                copy_rows(source, shadow, rows_of)
+            yield shadow
+    finally:
+        _guard_signals(False)
 
 
 @contextmanager
 def sigterm_unwinds() -> Iterator[None]:
     """In the main thread: while the block runs, SIGTERM unwinds like Ctrl-C, so the ``finally``
-    blocks that drop shadows run, also those that wait for shadows made on other threads.
-    Elsewhere it does nothing (only the main thread receives signals)."""
+    blocks that drop shadows run, also those that wait for shadows made on other threads
+    (diagnose's rehearsals). Elsewhere it does nothing (only the main thread gets signals)."""
     _guard_signals(True)
     try:
         yield

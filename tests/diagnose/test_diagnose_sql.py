@@ -379,3 +379,47 @@ def test_an_error_while_rehearsing_leaves_no_shadow(
 
     with pytest.raises(DbmedicError, match="dbmedic_no_such_database_here"):
         api.diagnose(root, db_url, reference=missing)
+
+
+@pytest.mark.backend("mariadb")
+def test_sigterm_stops_the_rehearsals_and_drops_their_shadows(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    """SIGTERM while the resume rehearsal runs on its thread (here: six slow migrations after
+    the failure): diagnose stops at the next migration instead of finishing the run, and no
+    shadow is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    files = {**BASE, f"{FAILING}_dup": SQLITE_CASES[0].failing_sql}
+    files.update({f"{n:03}_slow": "DO SLEEP(3);" for n in range(4, 10)})
+    root = write_dbmate(tmp_path / "app", files)
+    assert not api.migrate(root, db_url).result.ok
+    name = db_url.rsplit("/", 1)[-1]
+    boot = "import sys\nfrom dbmedic.cli import main; main(sys.argv[1:])"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", boot, "diagnose", "--app", str(root), "--db", db_url, "--json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any(s.startswith(f"{name}_dbmedic_shadow_") for s in shadow_databases()):
+            assert proc.poll() is None and time.monotonic() < deadline, "no rehearsal seen"
+            time.sleep(0.2)
+        time.sleep(4)  # the copy, the failed run, then into the slow migrations
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        proc.wait(timeout=60)
+        waited = time.monotonic() - stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert proc.returncode != 0, err
+    assert waited < 10, f"diagnose took {waited:.1f} s to stop (the slow run alone takes 18 s)"
+    left = [s for s in shadow_databases() if s.startswith(f"{name}_dbmedic_shadow_")]
+    assert left == [], err

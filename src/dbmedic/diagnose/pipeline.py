@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -451,12 +451,18 @@ def _diagnose(
         return _rehearsed(
             ctx, clock, reference, critical, h, evidence, shadow_note, background, copies, wanted
         )
-    finally:
-        if copies is not None:
-            copies.close()  # its shadows are dropped before diagnose returns
-        if background is not None:
-            with suppress(BaseException):
-                background.result()  # its shadow is dropped before diagnose returns
+    except BaseException:  # an error, Ctrl-C, SIGTERM: the rehearsals stop at their next step
+        for worker in (copies, background):
+            if worker is not None:
+                worker.cancel()
+        raise
+    finally:  # every shadow is dropped before diagnose returns
+        try:
+            if copies is not None:
+                copies.close()
+        finally:
+            if background is not None:
+                background.close()
 
 
 def _rehearsed(

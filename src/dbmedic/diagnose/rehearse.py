@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from dbmedic.errorclass import ErrorClass, classify_error
 from dbmedic.errors import StepFailed
-from dbmedic.frameworks.base import MigrateResult
+from dbmedic.frameworks.base import MigrateResult, Progress
 
 if TYPE_CHECKING:
     from dbmedic.connect import Database
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from dbmedic.model import Migration, Schema
 
 Say = Callable[[str], None]
+
+
+class Cancelled(Exception):
+    """A rehearsal on another thread was told to stop (diagnose is ending on an error, Ctrl-C
+    or SIGTERM): raised from the framework's progress, between two migrations."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,7 @@ def rehearse_reset(
     *,
     want_sql: bool,
     on_ready: Callable[[Histories | None], None] | None = None,
+    progress: Progress | None = None,
 ) -> Rehearsal:
     """Writes (a shadow only): on an EMPTY shadow, optionally print every migration's SQL
     (pretend / sqlmigrate / offline), then run every migration from zero. ``on_ready`` gets
@@ -98,7 +104,7 @@ def rehearse_reset(
             on_ready(history)
         say(f"rehearsing a fresh run of all migrations on {sh.name}")
         t0 = time.perf_counter()
-        result = _as_target(fw.migrate(sh, root), sh, target)
+        result = _as_target(fw.migrate(sh, root, progress=progress), sh, target)
         migrate_s = time.perf_counter() - t0
         cls = _classified(sh, result)
     return Rehearsal(result, time.perf_counter() - started, migrate_s, cls, history=history)
@@ -112,6 +118,7 @@ def rehearse_resume(
     mark: Sequence[str],
     run_first: Mapping[str, Sequence[str]],
     say: Say,
+    progress: Progress | None = None,
 ) -> Rehearsal:
     """Writes (a shadow only): run the missing statements of half-applied migrations, record
     ``mark`` as applied, then migrate, on a copy of the target."""
@@ -120,7 +127,7 @@ def rehearse_resume(
     started = time.perf_counter()
     with shadow_database(target, schema=live, rows_of=fw.tracking_tables(root), progress=say) as sh:
         say(f"rehearsing resume on {sh.name}")
-        result, ran, migrate_s = _resume_on(fw, sh, target, root, mark, run_first)
+        result, ran, migrate_s = _resume_on(fw, sh, target, root, mark, run_first, progress)
         cls = _classified(sh, result)
     return Rehearsal(result, time.perf_counter() - started, migrate_s, cls, tuple(mark), ran)
 
@@ -132,6 +139,7 @@ def _resume_on(
     root: Path,
     mark: Sequence[str],
     run_first: Mapping[str, Sequence[str]],
+    progress: Progress | None,
 ) -> tuple[MigrateResult, int, float]:
     """Writes (``sh``): the resume steps; returns (result, statements run first, seconds)."""
     from dbmedic.execute import run_statements
@@ -146,7 +154,7 @@ def _resume_on(
             return result, ran, time.perf_counter() - t0
     if mark:
         fw.mark_applied(sh, root, list(mark))
-    result = _as_target(fw.migrate(sh, root), sh, target)
+    result = _as_target(fw.migrate(sh, root, progress=progress), sh, target)
     return result, ran, time.perf_counter() - t0
 
 
@@ -162,10 +170,20 @@ class CopyRehearsals:
     exit, whatever happens.
     """
 
-    def __init__(self, fw: Framework, target: Database, root: Path, live: Schema, say: Say) -> None:
+    def __init__(
+        self,
+        fw: Framework,
+        target: Database,
+        root: Path,
+        live: Schema,
+        say: Say,
+        progress: Progress | None = None,
+    ) -> None:
         from contextlib import ExitStack
 
         self.fw, self.target, self.root, self.live, self.say = fw, target, root, live, say
+        self.progress = progress
+        """Given to the framework's migrate (a :class:`Cancelled` raised there stops it)."""
         self._kept: Database | None = None
         self._drop = ExitStack()
         self.reused = False
@@ -194,7 +212,7 @@ class CopyRehearsals:
             before = _copy_state(sh) if keep else None
             say(f"rehearsing migrate on {sh.name}")
             t0 = time.perf_counter()
-            result = _as_target(fw.migrate(sh, root), sh, target)
+            result = _as_target(fw.migrate(sh, root, progress=self.progress), sh, target)
             migrate_s = time.perf_counter() - t0
             cls = _classified(sh, result)
             failed_at_once = not result.ok and not result.applied
@@ -208,12 +226,12 @@ class CopyRehearsals:
         sh, self._kept = self._kept, None
         if sh is None:
             fw, target, root, live = self.fw, self.target, self.root, self.live
-            return rehearse_resume(fw, target, root, live, mark, run_first, self.say)
+            return rehearse_resume(fw, target, root, live, mark, run_first, self.say, self.progress)
         started = time.perf_counter()
         try:
             self.say(f"rehearsing resume on {sh.name} (the copy the failed run left as it was)")
             result, ran, migrate_s = _resume_on(
-                self.fw, sh, self.target, self.root, mark, run_first
+                self.fw, sh, self.target, self.root, mark, run_first, self.progress
             )
             cls = _classified(sh, result)
             self.reused = True
@@ -267,12 +285,30 @@ def _as_copied(
 
 class _Background:
     """Work on a daemon thread; what it raises is kept in ``_error`` for the caller, who raises
-    it again where it waits for the result."""
+    it again where it waits for the result.
+
+    Waiting uses an event, never ``Thread.join()``: in CPython 3.11 a join interrupted by
+    Ctrl-C or SIGTERM can mark the still running thread as stopped (the bpo-45274 handler in
+    ``_wait_for_tstate_lock`` releases the lock the live thread holds), and a later join then
+    returns at once, so the process would exit before the thread dropped its shadows.
+    """
 
     _error: BaseException | None = None
 
+    def cancel(self) -> None:
+        """Stop at the framework's next migration (its process is killed): raises
+        :class:`Cancelled` on the thread, whose shadows are then dropped as usual."""
+        self._cancelled.set()
+
+    def _checked(self, done: int, total: int, name: str) -> None:
+        """The framework's progress: where a cancel takes effect."""
+        if self._cancelled.is_set():
+            raise Cancelled(f"stopped before {name} ({done} of {total} done)")
+
     def _start(self, name: str, work: Callable[[], None], done: threading.Event) -> None:
         """Run ``work`` on a thread named ``name``; ``done`` is set when it ends, however."""
+        self._cancelled = threading.Event()
+        self._finished = threading.Event()
 
         def run() -> None:
             try:
@@ -281,9 +317,23 @@ class _Background:
                 self._error = e
             finally:
                 done.set()
+                self._finished.set()
 
-        self._thread = threading.Thread(target=run, name=name, daemon=True)
-        self._thread.start()
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    def close(self) -> None:
+        """Wait until the thread has ended (its shadows dropped), also through Ctrl-C or
+        SIGTERM, which is raised again once it has: the framework got Ctrl-C too, and a
+        cancel (see :meth:`cancel`) stops it at its next migration."""
+        interrupted: KeyboardInterrupt | None = None
+        while not self._finished.is_set():
+            try:
+                self._finished.wait()
+            except KeyboardInterrupt as e:
+                interrupted = e
+                self.cancel()
+        if interrupted is not None:
+            raise interrupted
 
 
 class ResetInBackground(_Background):
@@ -322,8 +372,9 @@ class ResetInBackground(_Background):
 
         def work() -> None:
             self._outcome = rehearse_reset(
-                fw, target, root, migrations, quiet, want_sql=want_sql, on_ready=ready
-            )
+                fw, target, root, migrations, quiet, want_sql=want_sql, on_ready=ready,
+                progress=self._checked,
+            )  # fmt: skip
 
         self._start("dbmedic-reset-rehearsal", work, self._ready)
 
@@ -334,7 +385,7 @@ class ResetInBackground(_Background):
         return self._history
 
     def result(self) -> Rehearsal:
-        self._thread.join()
+        self._finished.wait()
         if self._error is not None:
             raise self._error
         assert self._outcome is not None
@@ -374,7 +425,7 @@ class CopiesInBackground(_Background):
         """True when the resume rehearsal ran on the current rehearsal's copy."""
 
         def work() -> None:
-            with CopyRehearsals(fw, target, root, live, say("rehearsal")) as copies:
+            with CopyRehearsals(fw, target, root, live, say("rehearsal"), self._checked) as copies:
                 if current:
                     self._current = copies.current(keep=resume)
                 self._current_done.set()
@@ -403,22 +454,14 @@ class CopiesInBackground(_Background):
     def resume(self) -> Rehearsal | None:
         """Waits for the resume rehearsal and the drop of its shadow (None without a plan)."""
         self._plan_given.set()
-        self._thread.join()
+        self._finished.wait()
         if self._error is not None:
             raise self._error
         return self._resume
 
     def close(self) -> None:
         """A resume rehearsal not started yet will not be (diagnose is ending, maybe on an
-        error); waits until the thread is done (its shadows dropped), also through Ctrl-C,
-        which is raised again once it is."""
+        error); then as :meth:`_Background.close`."""
         self._closing = True
         self._plan_given.set()
-        interrupted: KeyboardInterrupt | None = None
-        while self._thread.is_alive():
-            try:
-                self._thread.join()
-            except KeyboardInterrupt as e:  # the framework got the signal too: it ends soon
-                interrupted = e
-        if interrupted is not None:
-            raise interrupted
+        super().close()
