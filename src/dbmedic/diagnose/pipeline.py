@@ -25,7 +25,12 @@ from dbmedic.diagnose.history import (
     statements_from_files,
     statements_from_framework,
 )
-from dbmedic.diagnose.rehearse import CopiesInBackground, Rehearsal, ResetInBackground
+from dbmedic.diagnose.rehearse import (
+    CopiesInBackground,
+    CopyRehearsals,
+    Rehearsal,
+    ResetInBackground,
+)
 from dbmedic.diagnosis import (
     Cause,
     Diagnosis,
@@ -428,8 +433,9 @@ def _diagnose(
         todo = not_applied(ctx.migrations)
         if todo and wanted & {"current", "resume"}:
             target.engine  # noqa: B018 - made here, not concurrently by the threads
+            on_copies = CopyRehearsals(fw, target, root, ctx.live, clock.say_as("rehearsal"))
             copies = CopiesInBackground(
-                fw, target, root, ctx.live, clock.say_as,
+                on_copies, clock.say_as("resume"),
                 current="current" in wanted, resume="resume" in wanted,
             )  # fmt: skip
         with clock("reset", "rehearsing a fresh run on an empty shadow database"):

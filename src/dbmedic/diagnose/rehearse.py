@@ -405,16 +405,10 @@ class CopiesInBackground(_Background):
     """
 
     def __init__(
-        self,
-        fw: Framework,
-        target: Database,
-        root: Path,
-        live: Schema,
-        say: Callable[[str], Say],
-        *,
-        current: bool,
-        resume: bool,
+        self, copies: CopyRehearsals, say_resume: Say, *, current: bool, resume: bool
     ) -> None:
+        """``copies`` runs on the thread (its ``say`` for the current rehearsal, then
+        ``say_resume``); ``current``/``resume``: which rehearsals were asked for."""
         self._plan_given = threading.Event()
         self._current_done = threading.Event()
         self._steps: tuple[Sequence[str], Mapping[str, Sequence[str]]] | None = None
@@ -423,9 +417,10 @@ class CopiesInBackground(_Background):
         self._closing = False
         self.reused = False
         """True when the resume rehearsal ran on the current rehearsal's copy."""
+        copies.progress = self._checked
 
         def work() -> None:
-            with CopyRehearsals(fw, target, root, live, say("rehearsal"), self._checked) as copies:
+            with copies:
                 if current:
                     self._current = copies.current(keep=resume)
                 self._current_done.set()
@@ -433,7 +428,7 @@ class CopiesInBackground(_Background):
                     return
                 self._plan_given.wait()
                 if self._steps is not None and not self._closing:
-                    copies.say = say("resume")
+                    copies.say = say_resume
                     self._resume = copies.resume(*self._steps)
                     self.reused = copies.reused
 
