@@ -194,8 +194,13 @@ class Diagnoses:
               f"evidence {last['evidence']}")  # fmt: skip
         load = os.getloadavg()[0]
         print(f"\n{'phase':34} {'median s':>9}   (runs: {runs}, {what}, MariaDB, load {load:.1f})")
-        for phase, values in self.phases.items():
-            print(f"{phase:34} {statistics.median(values):9.2f}")
+        order = ["status", "reset", "simulation", "rehearsal", "rehearsal-wait", "parity", "resume",
+                 "resume-wait", "reset-wait", "report (start-up, rest)"]  # fmt: skip
+        rank = {p: i for i, p in enumerate(order)}
+        for phase in sorted(
+            self.phases, key=lambda p: (p.endswith("(background)"), rank.get(p, 99))
+        ):
+            print(f"{phase:34} {statistics.median(self.phases[phase]):9.2f}")
         print(f"{'dbmedic diagnose (whole)':34} {statistics.median(self.totals):9.2f}")
 
 

@@ -432,7 +432,6 @@ def _diagnose(
     try:
         todo = not_applied(ctx.migrations)
         if todo and wanted & {"current", "resume"}:
-            target.engine  # noqa: B018 - made here, not concurrently by the threads
             on_copies = CopyRehearsals(fw, target, root, ctx.live, clock.say_as("rehearsal"))
             copies = CopiesInBackground(
                 on_copies, clock.say_as("resume"),
@@ -452,7 +451,8 @@ def _diagnose(
             if h is None:
                 h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
         if evidence is not Evidence.REHEARSED and copies is not None:
-            copies.close()  # no shadow can be made: the copies fail as the empty one did
+            copies.cancel()  # no shadow can be made: the copies fail as the empty one did
+            copies.close()
             copies = None
         return _rehearsed(
             ctx, clock, reference, critical, h, evidence, shadow_note, background, copies, wanted
