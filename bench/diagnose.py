@@ -14,8 +14,12 @@ included), N runs each, medians:
 
 With ``--laravel`` the same incident is rendered as a Laravel 8 app
 (:func:`dbmedic.demo.render_laravel.write_laravel_app`) and staging/production are built by
-``php artisan migrate``; next to dbmedic's time it shows Laravel's own
-``php artisan migrate --force`` on an empty database until the failure (target: within 1.5x).
+``php artisan migrate``. Interleaved with the diagnose runs, Laravel's own ``php artisan migrate
+--force`` runs the migrations diagnose rehearses (only artisan is timed): on an empty database
+until the failure, then, with the failing migration recorded, the 137 blocked ones. Two ratios
+are printed: to the first alone (artisan never reaches the blocked migrations there) and to both
+(the issue's wording: "within 1.5x of the time the framework itself needs to run the same
+migrations").
 
 Usage: PYTHONPATH=src python bench/diagnose.py [--runs 5] [--keep] [--laravel]
 """
@@ -103,75 +107,129 @@ def build_laravel(workdir: Path) -> tuple[Path, str, str]:
     return app, staging, production
 
 
-def artisan_from_empty(workdir: Path, runs: int) -> list[float]:
-    """Laravel's own ``php artisan migrate --force`` on an empty database, until it fails."""
+def _artisan(app: Path) -> tuple[float, str, int]:
+    started = time.perf_counter()
+    proc = subprocess.run(["php", "artisan", "migrate", "--force"], cwd=app,
+                          capture_output=True, text=True)  # fmt: skip
+    return time.perf_counter() - started, proc.stdout + proc.stderr, proc.returncode
+
+
+def artisan_baseline(workdir: Path, staging: str) -> tuple[float, float, int]:
+    """Laravel's own ``php artisan migrate --force`` doing the migrations diagnose rehearses.
+
+    1. On an empty database until it fails (what a user runs by hand to see whether a fresh run
+       works; also the reset rehearsal's work). That leaves the database in staging's state (48
+       tables, checked against staging's structure, not timed).
+    2. The failing migration recorded as applied (one INSERT, not timed), then ``migrate`` again:
+       Laravel runs the migrations blocked behind the failure (the resume rehearsal's work).
+
+    Returns (seconds of 1, seconds of 2, migrations run by 2); only artisan is timed.
+    """
+    from dbmedic.connect import open_reference, open_target
     from dbmedic.demo.render_laravel import write_laravel_app
+    from dbmedic.diff import diff_schemas
 
-    times = []
-    for _ in range(runs):
-        fresh = _recreate(LARAVEL_NAMES[2])
-        app = write_laravel_app(workdir / "laravel-by-hand", "mariadb", database_url=fresh)
-        started = time.perf_counter()
-        proc = subprocess.run(["php", "artisan", "migrate", "--force"], cwd=app,
-                              capture_output=True, text=True)  # fmt: skip
-        times.append(time.perf_counter() - started)
-        assert proc.returncode != 0 and "priority" in proc.stdout + proc.stderr, proc.stdout
-    return times
+    fresh = _recreate(LARAVEL_NAMES[2])
+    app = write_laravel_app(workdir / "laravel-by-hand", "mariadb", database_url=fresh)
+    first, out, rc = _artisan(app)
+    assert rc != 0 and "priority" in out, out
+    failing = [line.split()[-1] for line in out.splitlines() if line.startswith("Migrating:")][-1]
+    with open_target(fresh) as db, open_reference(staging) as ref:
+        with db.connect() as a, ref.connect() as b:
+            mine = db.dialect.inspect(a, db.info)
+            theirs = ref.dialect.inspect(b, ref.info)
+        assert diff_schemas(theirs, mine).is_empty, "the failed run should leave staging's schema"
+        with db.engine.begin() as conn:
+            batch = conn.exec_driver_sql("SELECT MAX(batch) FROM migrations").scalar_one()
+            conn.exec_driver_sql(
+                "INSERT INTO migrations (migration, batch) VALUES (%s, %s)", (failing, batch + 1)
+            )
+    second, out, rc = _artisan(app)
+    assert rc == 0, out
+    return first, second, sum(1 for line in out.splitlines() if line.startswith("Migrated:"))
 
 
-def run(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+def run(
+    cmd: list[str], env: dict[str, str], cwd: Path, codes: tuple[int, ...] = (0, 1)
+) -> tuple[float, str]:
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in codes:
         raise SystemExit(f"{cmd[2:4]} failed: {proc.stderr}")
     return seconds, proc.stdout
 
 
-def diagnose_runs(
-    app: Path, staging: str, production: str, runs: int
-) -> tuple[list[float], dict[str, list[float]], dict[str, object]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-c", BOOT, "diagnose", "--app", str(app), "--db", staging,
-           "--reference", production, "--critical", "retell_call_sessions,conversation_flows", "--json"]  # fmt: skip
-    totals: list[float] = []
-    phases: dict[str, list[float]] = {}
-    last: dict[str, object] = {}
-    for _ in range(runs):
-        seconds, out = run(cmd, env, app)
-        last = json.loads(out)
-        totals.append(seconds)
-        timings = dict(last["timings"])  # type: ignore[call-overload]
+class Diagnoses:
+    """Whole-process runs of ``dbmedic diagnose --json``: totals and per-phase seconds."""
+
+    def __init__(self, app: Path, staging: str, production: str) -> None:
+        self.app = app
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        self.cmd = [sys.executable, "-c", BOOT, "diagnose", "--app", str(app), "--db", staging,
+                    "--reference", production, "--critical", "retell_call_sessions,conversation_flows",
+                    "--json"]  # fmt: skip
+        self.totals: list[float] = []
+        self.phases: dict[str, list[float]] = {}
+        self.last: dict[str, object] = {}
+
+    def once(self) -> None:
+        seconds, out = run(self.cmd, self.env, self.app)
+        self.last = json.loads(out)
+        self.totals.append(seconds)
+        timings = dict(self.last["timings"])  # type: ignore[call-overload]
         for phase, s in timings.items():
-            phases.setdefault(phase, []).append(float(s))
-        phases.setdefault("report (start-up, rest)", []).append(seconds - sum(timings.values()))
-    return totals, phases, last
+            self.phases.setdefault(phase, []).append(float(s))
+        rest = seconds - sum(s for p, s in timings.items() if not p.endswith("(background)"))
+        self.phases.setdefault("report (start-up, rest)", []).append(rest)
 
-
-def show(last: dict[str, object], phases: dict[str, list[float]], totals: list[float], runs: int, what: str) -> None:  # fmt: skip
-    failing = last["failing"]["migration"]["id"]  # type: ignore[index]
-    options = {o["strategy"]: o["predicted_ok"] for o in last["options"]}  # type: ignore[attr-defined]
-    parity = last["parity"]["lines"][0]  # type: ignore[index]
-    print(f"\nfails at {failing}; reset ok: {options['reset']}, resume ok: {options['resume']}; "
-          f"tables {parity['present']}/{parity['expected']}; evidence {last['evidence']}")  # fmt: skip
-    print(
-        f"\n{'phase':28} {'median s':>9}   (runs: {runs}, {what}, MariaDB, load {os.getloadavg()[0]:.1f})"
-    )
-    for phase, values in phases.items():
-        print(f"{phase:28} {statistics.median(values):9.2f}")
-    print(f"{'dbmedic diagnose (whole)':28} {statistics.median(totals):9.2f}")
+    def show(self, runs: int, what: str) -> None:
+        last = self.last
+        failing = last["failing"]["migration"]["id"]  # type: ignore[index]
+        options = {o["strategy"]: o for o in last["options"]}  # type: ignore[attr-defined]
+        parity = last["parity"]["lines"][0]  # type: ignore[index]
+        print(f"\nfails at {failing}; reset ok: {options['reset']['predicted_ok']} "
+              f"({options['reset']['evidence']}), resume ok: {options['resume']['predicted_ok']} "
+              f"({options['resume']['evidence']}); tables {parity['present']}/{parity['expected']}; "
+              f"evidence {last['evidence']}")  # fmt: skip
+        load = os.getloadavg()[0]
+        print(f"\n{'phase':34} {'median s':>9}   (runs: {runs}, {what}, MariaDB, load {load:.1f})")
+        order = ["status", "reset", "simulation", "rehearsal", "rehearsal-wait", "parity", "resume",
+                 "resume-wait", "reset-wait", "report (start-up, rest)"]  # fmt: skip
+        rank = {p: i for i, p in enumerate(order)}
+        for phase in sorted(
+            self.phases, key=lambda p: (p.endswith("(background)"), rank.get(p, 99))
+        ):
+            print(f"{phase:34} {statistics.median(self.phases[phase]):9.2f}")
+        print(f"{'dbmedic diagnose (whole)':34} {statistics.median(self.totals):9.2f}")
 
 
 def main_laravel(runs: int, keep: bool) -> None:
+    """diagnose and artisan's own runs interleaved (the machine's load changes under them)."""
     workdir = Path(tempfile.mkdtemp(prefix="dbmedic-bench-diagnose-laravel-"))
     try:
         app, staging, production = build_laravel(workdir)
-        totals, phases, last = diagnose_runs(app, staging, production, runs)
-        artisan = artisan_from_empty(workdir, runs)
-        show(last, phases, totals, runs, "Laravel 8, 185 migrations")
-        ratio = statistics.median(totals) / statistics.median(artisan)
-        print(f"{'php artisan migrate, empty db':28} {statistics.median(artisan):9.2f}")
-        print(f"{'ratio (target <= 1.5)':28} {ratio:9.2f}")
+        diagnoses = Diagnoses(app, staging, production)
+        empty: list[float] = []
+        blocked: list[float] = []
+        ran = 0
+        for _ in range(runs):
+            diagnoses.once()
+            first, second, ran = artisan_baseline(workdir, staging)
+            empty.append(first)
+            blocked.append(second)
+        diagnoses.show(runs, "Laravel 8, 185 migrations")
+        whole = statistics.median(diagnoses.totals)
+        alone = statistics.median(empty)
+        both = statistics.median([a + b for a, b in zip(empty, blocked, strict=True)])
+        print(f"{'php artisan migrate, empty db':34} {alone:9.2f}   (until the failure)")
+        print(f"{'  + migrate the blocked ones':34} {statistics.median(blocked):9.2f}"
+              f"   ({ran} migrations, failing one recorded)")  # fmt: skip
+        print(f"{'  = the migrations diagnose runs':34} {both:9.2f}")
+        print(f"\nratio to artisan from empty until the failure: {whole / alone:5.2f}")
+        print(f"ratio to artisan running the same migrations: {whole / both:5.2f}"
+              "   (issue #5 target: within 1.5x of the time the framework itself needs"
+              " to run the same migrations)")  # fmt: skip
     finally:
         if not keep:
             _drop(LARAVEL_NAMES)
@@ -197,47 +255,22 @@ def main() -> None:
         main_laravel(args.runs, args.keep)
         return
     workdir = Path(tempfile.mkdtemp(prefix="dbmedic-bench-diagnose-"))
-    app, staging, production = build(workdir)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-c", BOOT, "diagnose", "--app", str(app), "--db", staging,
-           "--reference", production, "--critical", "retell_call_sessions,conversation_flows", "--json"]  # fmt: skip
-    totals: list[float] = []
-    phases: dict[str, list[float]] = {}
-    last: dict[str, object] = {}
-    for _ in range(args.runs):
-        seconds, out = run(cmd, env, app)
-        last = json.loads(out)
-        totals.append(seconds)
-        timings = dict(last["timings"])  # type: ignore[call-overload]
-        for phase, s in timings.items():
-            phases.setdefault(phase, []).append(float(s))
-        phases.setdefault("report (start-up, rest)", []).append(seconds - sum(timings.values()))
-    fresh_times = []
-    for _ in range(args.runs):
-        fresh = _recreate(NAMES[2])
-        s, _out = run(
-            [sys.executable, "-c", BOOT, "migrate", "--app", str(app), "--db", fresh], env, app
-        )
-        fresh_times.append(s)
-
-    failing = last["failing"]["migration"]["id"]  # type: ignore[index]
-    options = {o["strategy"]: o["predicted_ok"] for o in last["options"]}  # type: ignore[attr-defined]
-    parity = last["parity"]["lines"][0]  # type: ignore[index]
-    print(f"\nfails at {failing}; reset ok: {options['reset']}, resume ok: {options['resume']}; "
-          f"tables {parity['present']}/{parity['expected']}; evidence {last['evidence']}")  # fmt: skip
-    print(f"\n{'phase':28} {'median s':>9}   (runs: {args.runs}, 185 migrations, MariaDB)")
-    for phase, values in phases.items():
-        print(f"{phase:28} {statistics.median(values):9.2f}")
-    print(f"{'dbmedic diagnose (whole)':28} {statistics.median(totals):9.2f}")
-    print(f"{'dbmedic migrate, empty db':28} {statistics.median(fresh_times):9.2f}")
-    if not args.keep:
-        from sqlalchemy import create_engine
-
-        engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            for name in NAMES:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-        engine.dispose()
+    try:
+        app, staging, production = build(workdir)
+        diagnoses = Diagnoses(app, staging, production)
+        fresh_times = []
+        for _ in range(args.runs):
+            diagnoses.once()
+            fresh = _recreate(NAMES[2])
+            cmd = [sys.executable, "-c", BOOT, "migrate", "--app", str(app), "--db", fresh]
+            fresh_times.append(run(cmd, diagnoses.env, app, (0, 1, 2))[0])  # 2: it fails
+        diagnoses.show(args.runs, "dbmate, 185 migrations")
+        print(f"{'dbmedic migrate, empty db':34} {statistics.median(fresh_times):9.2f}")
+        print(f"\ntarget: under 10 s with the native runner: "
+              f"{'met' if statistics.median(diagnoses.totals) < 10 else 'missed'}")  # fmt: skip
+    finally:
+        if not args.keep:
+            _drop(NAMES)
 
 
 if __name__ == "__main__":

@@ -304,7 +304,9 @@ class Diagnosis:
     """Why no shadow database could be used (one sentence), when evidence is SIMULATED."""
     timeline: tuple[TimelineEntry, ...] = ()
     timings: tuple[tuple[str, float], ...] = ()
-    """Seconds per phase, in order: status, simulation, shadow, rehearsal, options, parity..."""
+    """Seconds per phase, in order: status, reset, simulation, rehearsal-wait, parity,
+    resume-wait, reset-wait; then each rehearsal's own time, marked ``(background)``: they ran
+    on other threads, overlapping the phases."""
     expected_tables: int | None = None
     """Tables after all migrations (simulation), or in the reference when given."""
     taken_at: str | None = None
@@ -325,7 +327,8 @@ class Diagnosis:
         return next((o for o in self.options if o.strategy == strategy), None)
 
     def seconds(self) -> float:
-        return sum(s for _, s in self.timings)
+        """Wall time of the phases (those marked ``(background)`` overlapped them)."""
+        return sum(s for phase, s in self.timings if not phase.endswith("(background)"))
 
     def to_dict(self) -> dict[str, Any]:
         out = _plain(self)

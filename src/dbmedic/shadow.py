@@ -126,6 +126,18 @@ def shadow_database(
 
 
 @contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """In the main thread: while the block runs, SIGTERM unwinds like Ctrl-C, so the ``finally``
+    blocks that drop shadows run, also those that wait for shadows made on other threads
+    (diagnose's rehearsals). Elsewhere it does nothing (only the main thread gets signals)."""
+    _guard_signals(True)
+    try:
+        yield
+    finally:
+        _guard_signals(False)
+
+
+@contextmanager
 def _created(source: Database) -> Iterator[Database]:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import DBAPIError

@@ -310,3 +310,116 @@ def test_only_the_named_rehearsals_run(backend: str, db_url: str, tmp_path: Path
     assert "reset" in phases and "rehearsal" not in phases and "resume" not in phases
     with pytest.raises(ConfigError, match="unknown rehearsal"):
         api.diagnose(root, db_url, rehearse={"fresh"})
+
+
+def _resume_messages(root: Path, url: str) -> tuple[object, list[str]]:
+    said: list[tuple[str, str]] = []
+    d = api.diagnose(root, url, progress=lambda phase, message: said.append((phase, message)))
+    return d, [m for p, m in said if p == "resume" and "_shadow_" in m]
+
+
+@pytest.mark.backend("sqlite", "mariadb")
+def test_resume_continues_on_the_copy_the_failed_run_left_as_it_was(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    """The failing migration fails at its first statement on the copy: the resume rehearsal
+    records it and migrates on that same copy (no second copy of the target), and its
+    prediction holds on the target."""
+    root = project(tmp_path, SQLITE_CASES[0])  # duplicate column, resume recommended
+    assert not api.migrate(root, db_url).result.ok
+
+    d, messages = _resume_messages(root, db_url)
+
+    resume = d.option(Strategy.RESUME)  # type: ignore[attr-defined]
+    assert resume is not None and resume.rehearsed and resume.predicted_ok
+    assert resume.mark_applied == (FAILING,)
+    assert len(messages) == 1 and "the copy the failed run left as it was" in messages[0]
+    from dbmedic.connect import open_target
+    from dbmedic.frameworks import get_framework
+
+    with open_target(db_url) as db:
+        get_framework("dbmate").mark_applied(db, root, [FAILING])
+    assert api.migrate(root, db_url).result.ok
+
+
+@pytest.mark.backend("mariadb")
+def test_resume_takes_a_new_copy_when_the_failed_run_changed_it(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    """On MariaDB a migration's statements before the failing one stay in effect: here a row
+    lands in the copy before the duplicate column fails, so the copy is no longer the target's
+    and the resume rehearsal takes a fresh one (same prediction)."""
+    case = Case(
+        "insert_then_duplicate",
+        "INSERT INTO users (id, name) VALUES (1, 'a');\n"
+        "ALTER TABLE users ADD COLUMN email varchar(100);",
+        E.DUPLICATE_COLUMN, "duplicate", "users.email", ("001",), Strategy.RESUME,
+    )  # fmt: skip
+    root = project(tmp_path, case)
+    assert not api.migrate(root, db_url).result.ok
+
+    d, messages = _resume_messages(root, db_url)
+
+    resume = d.option(Strategy.RESUME)  # type: ignore[attr-defined]
+    assert resume is not None and resume.rehearsed and resume.predicted_ok
+    assert len(messages) == 1 and "left as it was" not in messages[0]
+
+
+@pytest.mark.backend("mariadb")
+def test_an_error_while_rehearsing_leaves_no_shadow(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    """The reference cannot be read (parity runs while the rehearsals run on their threads):
+    diagnose fails with one sentence and every shadow is gone (no_shadow_left)."""
+    from dbmedic.errors import DbmedicError
+
+    root = project(tmp_path, SQLITE_CASES[0])
+    assert not api.migrate(root, db_url).result.ok
+    missing = db_url.rsplit("/", 1)[0] + "/dbmedic_no_such_database_here"
+
+    with pytest.raises(DbmedicError, match="dbmedic_no_such_database_here"):
+        api.diagnose(root, db_url, reference=missing)
+
+
+@pytest.mark.backend("mariadb")
+def test_sigterm_stops_the_rehearsals_and_drops_their_shadows(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    """SIGTERM while the resume rehearsal runs on its thread (here: six slow migrations after
+    the failure): diagnose stops at the next migration instead of finishing the run, and no
+    shadow is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    files = {**BASE, f"{FAILING}_dup": SQLITE_CASES[0].failing_sql}
+    files.update({f"{n:03}_slow": "DO SLEEP(3);" for n in range(4, 10)})
+    root = write_dbmate(tmp_path / "app", files)
+    assert not api.migrate(root, db_url).result.ok
+    name = db_url.rsplit("/", 1)[-1]
+    boot = "import sys\nfrom dbmedic.cli import main; main(sys.argv[1:])"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", boot, "diagnose", "--app", str(root), "--db", db_url, "--json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any(s.startswith(f"{name}_dbmedic_shadow_") for s in shadow_databases()):
+            assert proc.poll() is None and time.monotonic() < deadline, "no rehearsal seen"
+            time.sleep(0.2)
+        time.sleep(4)  # the copy, the failed run, then into the slow migrations
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        proc.wait(timeout=60)
+        waited = time.monotonic() - stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert proc.returncode != 0, err
+    assert waited < 10, f"diagnose took {waited:.1f} s to stop (the slow run alone takes 18 s)"
+    left = [s for s in shadow_databases() if s.startswith(f"{name}_dbmedic_shadow_")]
+    assert left == [], err

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,10 +26,10 @@ from dbmedic.diagnose.history import (
     statements_from_framework,
 )
 from dbmedic.diagnose.rehearse import (
+    CopiesInBackground,
+    CopyRehearsals,
     Rehearsal,
     ResetInBackground,
-    rehearse_current,
-    rehearse_resume,
 )
 from dbmedic.diagnosis import (
     Cause,
@@ -97,6 +97,15 @@ class Clock:
     def say(self, message: str) -> None:
         if self.progress is not None:
             self.progress(self.phase, message)
+
+    def say_as(self, phase: str) -> Callable[[str], None]:
+        """say() for work on another thread: its messages under its own phase."""
+
+        def say(message: str) -> None:
+            if self.progress is not None:
+                self.progress(phase, message)
+
+        return say
 
 
 @dataclass
@@ -390,14 +399,15 @@ def diagnose(
     reset needs only ``{"reset"}``, which saves two full migrate runs). Raises ConfigError,
     ConnectError, MigrationError.
     """
-    from dbmedic.shadow import ShadowUnavailable
+    from dbmedic.shadow import ShadowUnavailable, sigterm_unwinds
 
     wanted = rehearsals(rehearse)
     clock = Clock(progress)
     with clock("status", "reading migrations and schema"):
         ctx, close = open_context(app, db, framework, environment)
     try:
-        return _diagnose(ctx, clock, reference, critical, wanted, ShadowUnavailable)
+        with sigterm_unwinds():  # the rehearsals' threads drop their shadows before we exit
+            return _diagnose(ctx, clock, reference, critical, wanted, ShadowUnavailable)
     finally:
         close()
 
@@ -418,7 +428,15 @@ def _diagnose(
         shadow_note = "rehearsal switched off"
 
     background: ResetInBackground | None = None
+    copies: CopiesInBackground | None = None
     try:
+        todo = not_applied(ctx.migrations)
+        if todo and wanted & {"current", "resume"}:
+            on_copies = CopyRehearsals(fw, target, root, ctx.live, clock.say_as("rehearsal"))
+            copies = CopiesInBackground(
+                on_copies, clock.say_as("resume"),
+                current="current" in wanted, resume="resume" in wanted,
+            )  # fmt: skip
         with clock("reset", "rehearsing a fresh run on an empty shadow database"):
             h = statements_from_files(fw, root, target.dialect.family or dialect)
             if "reset" in wanted:
@@ -432,13 +450,25 @@ def _diagnose(
                     evidence, shadow_note, background = Evidence.SIMULATED, str(e), None
             if h is None:
                 h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
+        if evidence is not Evidence.REHEARSED and copies is not None:
+            copies.cancel()  # no shadow can be made: the copies fail as the empty one did
+            copies.close()
+            copies = None
         return _rehearsed(
-            ctx, clock, reference, critical, h, evidence, shadow_note, background, wanted
+            ctx, clock, reference, critical, h, evidence, shadow_note, background, copies, wanted
         )
-    finally:
-        if background is not None:
-            with suppress(BaseException):
-                background.result()  # its shadow is dropped before diagnose returns
+    except BaseException:  # an error, Ctrl-C, SIGTERM: the rehearsals stop at their next step
+        for worker in (copies, background):
+            if worker is not None:
+                worker.cancel()
+        raise
+    finally:  # every shadow is dropped before diagnose returns
+        try:
+            if copies is not None:
+                copies.close()
+        finally:
+            if background is not None:
+                background.close()
 
 
 def _rehearsed(
@@ -450,6 +480,7 @@ def _rehearsed(
     evidence: Evidence,
     shadow_note: str | None,
     background: ResetInBackground | None,
+    copies: CopiesInBackground | None,
     wanted: frozenset[str],
 ) -> Diagnosis:
     fw, root, target, live = ctx.fw, ctx.root, ctx.target, ctx.live
@@ -459,18 +490,23 @@ def _rehearsed(
     reset_r: Rehearsal | None = None
 
     with clock("simulation", "simulating the migration history"):
+        # the plan first: the resume rehearsal waits for it, the simulations overlap it
+        plan = options.resume_plan(h, todo, live, dialect, ordered=fw.ordered_history)
+        steps = "resume" in wanted and not plan.conflicts and bool(plan.mark or plan.run_first)
+        if copies is not None and steps:
+            copies.give(plan.mark, plan.run_first)
         sim_all = simulate_from_zero(h, ctx.migrations, dialect) if h.complete else None
         sim_now = simulate_from(h, todo, live, dialect)
 
-    now_r: Rehearsal | None = None
-    if evidence is Evidence.REHEARSED and todo and "current" in wanted:
-        with clock("rehearsal", "rehearsing migrate on a shadow copy"):
-            from dbmedic.shadow import ShadowUnavailable
+    from dbmedic.shadow import ShadowUnavailable
 
+    now_r: Rehearsal | None = None
+    if copies is not None:
+        with clock("rehearsal-wait", "waiting for the rehearsal on a shadow copy"):
             try:
-                now_r = rehearse_current(fw, target, root, live, clock.say)
+                now_r = copies.current()
             except ShadowUnavailable as e:  # reached when the reset rehearsal was not asked for
-                evidence, shadow_note = Evidence.SIMULATED, str(e)
+                evidence, shadow_note, copies = Evidence.SIMULATED, str(e), None
 
     failing = (
         _failure_from_rehearsal(now_r, by_id, h, sim_now)
@@ -516,24 +552,26 @@ def _rehearsed(
     blocked = impact.blocked(timeline, ref_batches)
     critical_rows = impact.critical_tables(list(critical), live, timeline, by_id)
 
-    plan = options.resume_plan(h, todo, live, dialect, ordered=fw.ordered_history)
-    resume_r: Rehearsal | None = None
-    if evidence is Evidence.REHEARSED and todo and not plan.conflicts and "resume" in wanted:
-        if plan.mark or plan.run_first:
-            with clock("resume", "rehearsing resume on a shadow copy"):
-                resume_r = rehearse_resume(
-                    fw, target, root, live, plan.mark, plan.run_first, clock.say
-                )
-        else:
-            resume_r = now_r
-    if background is not None:
-        with clock("reset-wait", "waiting for the fresh run on the empty shadow database"):
-            reset_r = background.result()
-    marked_ids = set(plan.mark)
-    skip = {mid: len(h.statements.get(mid, ())) for mid in marked_ids}
+    skip = {mid: len(h.statements.get(mid, ())) for mid in plan.mark}
     sim_resume = (
         simulate_from(h, todo, live, dialect, skip_statements=skip) if plan.mark else sim_now
     )
+
+    resume_r: Rehearsal | None = None
+    if copies is not None and steps:
+        with clock("resume-wait", "waiting for the resume rehearsal on a shadow copy"):
+            try:
+                resume_r = copies.resume()
+            except ShadowUnavailable as e:  # only "resume" asked for, and no shadow possible
+                evidence, shadow_note = Evidence.SIMULATED, str(e)
+    elif evidence is Evidence.REHEARSED and todo and not plan.conflicts and "resume" in wanted:
+        resume_r = now_r  # nothing to mark: resume is migrate
+    if background is not None:
+        with clock("reset-wait", "waiting for the fresh run on the empty shadow database"):
+            reset_r = background.result()
+    for phase, r in (("reset", reset_r), ("rehearsal", now_r), ("resume", resume_r)):
+        if r is not None and not (phase == "resume" and r is now_r):
+            clock.timings.append((f"{phase} (background)", r.seconds))
 
     app_text, target_text = str(root), target.display
     ref_text = (

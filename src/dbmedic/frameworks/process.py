@@ -92,6 +92,10 @@ def run_command(
         proc.kill()
         proc.communicate()
         raise FrameworkError(f"{' '.join(argv[:3])} did not finish within {timeout:.0f} s") from e
+    except BaseException:  # Ctrl-C, SIGTERM, or on_line stopping the run: no orphan process
+        proc.kill()
+        proc.communicate()
+        raise
     return Completed(
         tuple(argv),
         proc.returncode,
