@@ -436,6 +436,8 @@ def _migrate(run: _Run, step: Step) -> str:
 
     def said(done: int, total: int, migration: str) -> None:
         _say(run, step, done, total, migration)
+        if run.fault is not None and 0 < done < total:  # ``done`` migrations ran, the rest not
+            run.fault.fire(run.db, step.number, f"migration:{done}")
 
     result = fw.migrate(run.db, run.app, progress=said)
     if not result.ok:
