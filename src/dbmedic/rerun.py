@@ -258,7 +258,8 @@ def resume_run(
                           examined={str(k): v for k, v in plan_of.items()})  # fmt: skip
             fw = framework
             run = _Run(plan, db, app, fw, Path(str(record.start.get("backup_dir") or ".")),
-                       reference, progress, {}, journal=journal, fault=from_env())  # fmt: skip
+                       reference, progress, {}, journal=journal, fault=from_env(),
+                       lock=lock)  # fmt: skip
             run.backup = backup
             run.wrote = backup is not None
             results: list[StepResult] = []
