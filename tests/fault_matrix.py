@@ -1,7 +1,7 @@
 """The fault matrix of tests/test_faults.py: rows written per worker, printed at the end.
 
-Each fault test appends rows (backend, strategy, fault, point, outcome) to
-``build/fault-matrix/<backend>-<strategy>.json``; the controller's ``pytest_terminal_summary``
+Each fault test writes its plan's steps and its rows (backend, strategy, fault, point, outcome)
+to ``build/fault-matrix/<backend>-<strategy>.json``; the controller's ``pytest_terminal_summary``
 (imported by conftest.py) joins them into ``build/fault-matrix.md`` and prints it.
 """
 
@@ -15,28 +15,41 @@ ROOT = Path(__file__).resolve().parent.parent / "build"
 PARTS = ROOT / "fault-matrix"
 
 
-def save(backend: str, strategy: str, rows: list[dict[str, str]]) -> None:
+def save(backend: str, strategy: str, rows: list[dict[str, str]], steps: list[str]) -> None:
+    """The rows of one (backend, strategy) test and its plan's steps (one line each)."""
     PARTS.mkdir(parents=True, exist_ok=True)
-    (PARTS / f"{backend}-{strategy}.json").write_text(json.dumps(rows, indent=1))
+    part = {"backend": backend, "strategy": strategy, "steps": steps, "rows": rows}
+    (PARTS / f"{backend}-{strategy}.json").write_text(json.dumps(part, indent=1))
+
+
+ORDER = ("sync", "resume", "reset")
+
+
+def _key(path: Path) -> tuple[str, int]:
+    backend, _, strategy = path.stem.partition("-")
+    return backend, ORDER.index(strategy) if strategy in ORDER else len(ORDER)
 
 
 def render() -> str | None:
+    """One table per (backend, strategy): a row per fault point, a column per fault."""
     if not PARTS.is_dir():
         return None
     out: list[str] = []
-    for part in sorted(PARTS.glob("*.json")):
-        rows: list[dict[str, str]] = json.loads(part.read_text())
+    for path in sorted(PARTS.glob("*.json"), key=_key):
+        part: dict[str, Any] = json.loads(path.read_text())
+        rows: list[dict[str, str]] = part["rows"]
         if not rows:
             continue
         points = list(dict.fromkeys(r["point"] for r in rows))
         faults = list(dict.fromkeys(r["fault"] for r in rows))
         cell = {(r["fault"], r["point"]): r["outcome"] for r in rows}
-        out.append(f"### {rows[0]['backend']}, fix --strategy {rows[0]['strategy']}\n")
-        out.append("| fault | " + " | ".join(points) + " |")
-        out.append("|---|" + "---|" * len(points))
-        for fault in faults:
+        out.append(f"#### {part['backend']}, fix --strategy {part['strategy']}\n")
+        out.append("Steps: " + "; ".join(part["steps"]) + ".\n")
+        out.append("| step \\ fault | " + " | ".join(faults) + " |")
+        out.append("|---|" + "---|" * len(faults))
+        for point in points:
             out.append(
-                f"| {fault} | " + " | ".join(cell.get((fault, p), "") for p in points) + " |"
+                f"| {point} | " + " | ".join(cell.get((f, point), "") for f in faults) + " |"
             )
         out.append("")
     return "\n".join(out) if out else None

@@ -11,7 +11,9 @@ import os
 import socket
 import subprocess
 import sys
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -24,7 +26,7 @@ from dbmedic.inspect import inspect_schema
 from dbmedic.lock import LockBusy, StaleLock, repair_lock
 from dbmedic.plan import Plan, Step, StepKind, numbered
 from dbtest import DatabaseFactory, run_sql
-from fix_helpers import Incident, build_incident, row_digest
+from fix_helpers import Incident, build_incident, build_small_incident, row_digest
 
 SEED_ROWS = """
 INSERT INTO companies (id, name, slug, timezone) VALUES (1, 'Acme', 'acme', 'UTC');
@@ -280,3 +282,88 @@ def test_unknown_or_missing_strategy_and_reference(demo) -> None:  # type: ignor
         api.fix("magic", demo.app, yes=True)
     with pytest.raises(ConfigError, match="sync needs a reference"):
         api.fix("sync", demo.app, yes=True)
+
+
+def _kill_lock_session(url: str, take_it: bool) -> Any:
+    """End the session that holds the repair lock of ``url`` from another session and wait until
+    the server freed the lock; with ``take_it``, take the lock here (returned: what ends it)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from dbmedic.lock import _PG_CLASS, lock_name
+
+    name = str(make_url(url).database)
+    mysql = make_url(url).get_backend_name() != "postgresql"
+    admin = create_engine(make_url(url).set(database=None if mysql else "postgres"),
+                          poolclass=NullPool)  # fmt: skip
+    conn = admin.connect().execution_options(isolation_level="AUTOCOMMIT")
+    key = zlib.crc32(name.encode()) & 0x7FFFFFFF
+    if mysql:
+        holder = conn.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": lock_name(name)}).scalar()
+        conn.exec_driver_sql(f"KILL {int(holder)}")
+        got = conn.execute(text("SELECT GET_LOCK(:n, 10)"), {"n": lock_name(name)}).scalar()
+        assert got == 1
+        if not take_it:
+            conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": lock_name(name)})
+    else:
+        holder = conn.execute(
+            text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = "
+                 "CAST(:a AS oid) AND objid = CAST(:b AS oid) AND objsubid = 2"),
+            {"a": _PG_CLASS, "b": key},
+        ).scalar()  # fmt: skip
+        conn.execute(text("SELECT pg_terminate_backend(:p, 10000)"), {"p": holder})
+        if take_it:
+            conn.execute(text("SELECT pg_advisory_lock(:a, :b)"), {"a": _PG_CLASS, "b": key})
+    if take_it:
+        return conn.close  # the other repair ends: its session and the lock with it
+    conn.close()
+    return None
+
+
+@pytest.mark.backend("mariadb", "postgresql")
+def test_a_run_whose_lock_session_was_killed_takes_it_again_or_stops(
+    db_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    """The lock dies with its session (``KILL`` / ``pg_terminate_backend``): the run must not go
+    on unlocked. Free, it is taken again before the step writes (journaled); taken by another
+    repair meanwhile, the run stops without rolling back over that repair's work, and can be
+    rolled back afterwards."""
+    inc = build_small_incident(db_factory, tmp_path)
+    before = api.inspect(inc.staging), row_digest(inc.staging)
+    held: list[Any] = []
+
+    def kill_at(number: int, take_it: bool) -> Any:
+        def fault(step: Step) -> None:
+            if step.number == number:
+                held.append(_kill_lock_session(inc.staging, take_it))
+
+        return fault
+
+    free = api.fix("sync", inc.app, inc.staging, reference=inc.production, yes=True,
+                   backup_dir=tmp_path / "b1", fault=kill_at(3, False))  # fmt: skip
+    assert free.verdict is Verdict.DONE, free.error
+    events = [
+        json.loads(x) for x in (Path(free.run_dir) / "journal.jsonl").read_text().splitlines()
+    ]
+    assert [e["step"] for e in events if e["event"] == "lock-retaken"] == [3]
+    api.rollback(free.run_id, inc.staging, app=inc.app)
+    assert api.diff(before[0], api.inspect(inc.staging)).is_empty
+
+    taken = api.fix(
+        "sync",
+        inc.app,
+        inc.staging,
+        reference=inc.production,
+        yes=True,
+        backup_dir=tmp_path / "b2",
+        fault=kill_at(4, True),
+    )  # after step 3 wrote
+    assert taken.verdict is Verdict.NOT_ROLLED_BACK
+    assert "another repair is running" in (taken.error or "")
+    assert "not rolled back: another repair is running" in (taken.rollback_detail or "")
+    held[-1]()  # the other repair ends
+    assert [r.state for r in api.runs(inc.app)][-1] == "not-rolled-back"
+    api.rollback(taken.run_id, inc.staging, app=inc.app)
+    assert api.diff(before[0], api.inspect(inc.staging)).is_empty
+    assert row_digest(inc.staging) == before[1]

@@ -1,13 +1,16 @@
 """The production guard: protected or production-looking targets are never changed by accident.
 
-Every destructive library call and command is tried against a protected target one by one,
-and the database is re-read afterwards: same schema, same rows.
+Every destructive library call and command (restore, native migrate, fix, fix --resume,
+rollback) is tried against a protected target one by one, and the database is re-read
+afterwards: same schema, same rows. A refusal for the same name on a port where nothing answers
+shows that the guard decides before connecting.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +22,9 @@ from typer.testing import CliRunner
 from dbmedic import api
 from dbmedic.cli import app
 from dbmedic.config import resolve_target
-from dbmedic.errors import RefusedError
+from dbmedic.errors import RefusedError, StepFailed
 from dbmedic.guard import assert_may_change, inspect_target, names_production
+from dbmedic.runs import read_run
 from dbmedic.secrets import redact
 from dbtest import ADMIN_URLS, DatabaseFactory, run_sql
 
@@ -482,3 +486,157 @@ def test_a_clearance_covers_its_own_database_only(
     result = api.restore(a_backup, url, force=True, clearance=clearance)  # no second prompt
     assert result.tables == 1
     assert state(url)[1]["users"][0][1] == "restored@example.com"
+
+
+# --- fix, fix --resume and rollback: the repair commands -------------------------------------------
+
+REFERENCE = SEED + ";\nCREATE TABLE orders (id INTEGER PRIMARY KEY)"
+"""The production database's reference: the same users plus a table sync creates."""
+
+
+def unreachable(url: str, tmp_path: Path) -> str:
+    """The same database name on a port (SQLite: a folder) where nothing answers: a refusal
+    there, instead of a connection error, shows the guard decided before connecting."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.set(database=str(tmp_path / "missing" / Path(str(parsed.database)).name)))
+    return parsed.set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class ProdRun:
+    """An interrupted sync run on a production-looking database (confirmed when it started)."""
+
+    url: str
+    reference: str
+    state_dir: Path
+    run_id: str
+    before: Any
+    """The database before the run."""
+    interrupted: Any
+    """The database as the run left it (the new table created, the run not finished)."""
+
+    def events(self) -> list[str]:
+        return [e["event"] for e in read_run(self.state_dir, self.run_id).events]
+
+
+@pytest.fixture
+def prod_run(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> ProdRun:
+    url = prod_url(db_factory)
+    reference = db_factory.new("ref")
+    run_sql(reference, REFERENCE)
+    before = state(url)
+    name = inspect_target(url).database
+    monkeypatch.setenv("DBMEDIC_FAULT", "3:after:error")  # after step 3 created the table
+    with pytest.raises(StepFailed, match="injected fault"):
+        api.fix("sync", None, url, reference=reference, yes=True, state_dir=tmp_path,
+                backup_dir=tmp_path / "backups", allow_production=True,
+                confirm_production=lambda prompt: name)  # fmt: skip
+    monkeypatch.delenv("DBMEDIC_FAULT")
+    (run,) = api.runs(tmp_path)
+    assert run.state == "interrupted" and run.backup
+    interrupted = state(url)
+    assert "orders" in interrupted[0] and "orders" not in before[0]
+    return ProdRun(url, reference, tmp_path, run.id, before, interrupted)
+
+
+def test_fix_library_refused(db_factory: DatabaseFactory, tmp_path: Path) -> None:
+    url = prod_url(db_factory)
+    reference = db_factory.new("ref")
+    run_sql(reference, REFERENCE)
+    before = state(url)
+    with pytest.raises(RefusedError, match="looks like production"):
+        api.fix("sync", None, url, reference=reference, yes=True)
+    with pytest.raises(RefusedError, match="impossible without a terminal"):
+        api.fix("sync", None, url, reference=reference, yes=True, allow_production=True)
+    with pytest.raises(RefusedError, match="is not the database name"):
+        api.fix("sync", None, url, reference=reference, yes=True, allow_production=True,
+                confirm_production=lambda prompt: "nope")  # fmt: skip
+    with pytest.raises(RefusedError, match="looks like production"):  # not a connection error
+        api.fix("sync", None, unreachable(url, tmp_path), reference=reference, yes=True)
+    assert state(url) == before
+    assert not (tmp_path / ".dbmedic").exists()  # no run was started
+
+
+def test_fix_cli_refused(db_factory: DatabaseFactory, tmp_path: Path) -> None:
+    url = prod_url(db_factory)
+    reference = db_factory.new("ref")
+    run_sql(reference, REFERENCE)
+    before = state(url)
+    args = ("fix", "--strategy", "sync", "--db", url, "--reference", reference, "--yes")
+    code, _out, err = cli(*args)
+    assert code == 3 and "refused:" in err and "looks like production" in err
+    code, _out, err = cli(*args, "--allow-production")
+    assert code == 3 and "without a terminal" in err  # CliRunner's stdin is not a TTY
+    assert state(url) == before
+    assert not (tmp_path / ".dbmedic").exists()
+
+
+def test_resume_library_refused(prod_run: ProdRun, tmp_path: Path) -> None:
+    p = prod_run
+    with pytest.raises(RefusedError, match="looks like production"):
+        api.resume(p.run_id, db=p.url, state_dir=p.state_dir)
+    with pytest.raises(RefusedError, match="impossible without a terminal"):
+        api.resume(p.run_id, db=p.url, state_dir=p.state_dir, allow_production=True)
+    with pytest.raises(RefusedError, match="is not the database name"):
+        api.resume(p.run_id, db=p.url, state_dir=p.state_dir, allow_production=True,
+                   confirm_production=lambda prompt: "nope")  # fmt: skip
+    with pytest.raises(RefusedError, match="looks like production"):
+        api.resume(p.run_id, db=unreachable(p.url, tmp_path), state_dir=p.state_dir)
+    assert state(p.url) == p.interrupted
+    assert "resume-start" not in p.events()
+
+
+def test_resume_cli_refused(prod_run: ProdRun) -> None:
+    p = prod_run
+    args = ("fix", "--resume", p.run_id, "--db", p.url, "--dir", str(p.state_dir))
+    code, _out, err = cli(*args)
+    assert code == 3 and "looks like production" in err
+    code, _out, err = cli(*args, "--allow-production")
+    assert code == 3 and "without a terminal" in err
+    assert state(p.url) == p.interrupted
+    assert "resume-start" not in p.events()
+
+
+def test_rollback_library_refused_then_confirmed(prod_run: ProdRun, tmp_path: Path) -> None:
+    p = prod_run
+    with pytest.raises(RefusedError, match="looks like production"):
+        api.rollback(p.run_id, p.url, state_dir=p.state_dir)
+    with pytest.raises(RefusedError, match="impossible without a terminal"):
+        api.rollback(p.run_id, p.url, state_dir=p.state_dir, allow_production=True)
+    with pytest.raises(RefusedError, match="is not the database name"):
+        api.rollback(p.run_id, p.url, state_dir=p.state_dir, allow_production=True,
+                     confirm_production=lambda prompt: "nope")  # fmt: skip
+    with pytest.raises(RefusedError, match="looks like production"):
+        api.rollback(p.run_id, unreachable(p.url, tmp_path), state_dir=p.state_dir)
+    assert state(p.url) == p.interrupted
+    assert "rollback-start" not in p.events()
+    name = inspect_target(p.url).database
+    result = api.rollback(p.run_id, p.url, state_dir=p.state_dir, allow_production=True,
+                          confirm_production=lambda prompt: name)  # fmt: skip
+    assert "row checksums equal" in result.detail
+    assert state(p.url) == p.before
+
+
+def test_rollback_cli_refused_then_confirmed(
+    prod_run: ProdRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = prod_run
+    args = ("rollback", p.run_id, "--db", p.url, "--dir", str(p.state_dir))
+    code, _out, err = cli(*args)
+    assert code == 3 and err.startswith("dbmedic: refused:") and "looks like production" in err
+    code, _out, err = cli(*args, "--allow-production")
+    assert code == 3 and "without a terminal" in err
+    assert state(p.url) == p.interrupted
+    assert "rollback-start" not in p.events()
+    monkeypatch.setattr(CLI_APP, "stdin_is_terminal", lambda: True)
+    code, _out, err = cli(*args, "--allow-production", input="wrong\n")
+    assert code == 3 and "'wrong' is not the database name" in err
+    assert state(p.url) == p.interrupted
+    code, out, err = cli(*args, "--allow-production", "--json",
+                         input=inspect_target(p.url).database + "\n")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(after_echo(out))["verified"] is True
+    assert state(p.url) == p.before

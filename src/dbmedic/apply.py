@@ -177,7 +177,8 @@ class Journal:
     """``plan.json`` and an append-only ``journal.jsonl`` of one run; every line is fsynced.
 
     Events: ``run-start``, ``step-start``, ``step-end`` (status, seconds, error, detail),
-    ``backup`` (path), ``rollback-start``, ``rollback-end`` (verified), ``run-end`` (verdict).
+    ``backup`` (path), ``lock-retaken`` (step), ``rollback-start``, ``rollback-end`` (verified),
+    ``run-end`` (verdict).
     """
 
     def __init__(self, directory: Path) -> None:
@@ -239,6 +240,8 @@ class _Run:
     journal: Journal | None = None
     fault: Any = None
     """The test-only :class:`dbmedic.faults.FaultPoint` from ``DBMEDIC_FAULT`` (None otherwise)."""
+    lock: Any = None
+    """The run's :class:`dbmedic.lock.RepairLock`, checked before every step and the rollback."""
 
 
 def check_plan_order(plan: Plan) -> None:
@@ -305,7 +308,7 @@ def apply_plan(
 
             save_snapshot(reference, journal.directory / "reference.json")
         run = _Run(plan, db, root, framework, backups, reference, progress, dict(hook_env or {}),
-                   journal=journal, fault=from_env())  # fmt: skip
+                   journal=journal, fault=from_env(), lock=lock)  # fmt: skip
         results: list[StepResult] = []
         failure: StepResult | None = None
         for step in plan.steps:
@@ -360,6 +363,7 @@ def run_step(
             run.fault.fire(run.db, step.number, "before")
         if fault is not None:
             fault(step)
+        hold_lock(run, step.number)
         if step.kind in WRITES:
             run.wrote = True
         if step.kind is StepKind.LOCK:
@@ -378,6 +382,14 @@ def run_step(
     if run.fault is not None and status is StepStatus.OK:
         run.fault.fire(run.db, step.number, "after")
     return StepResult(step.number, str(step.kind), step.title, status, seconds, error, detail)
+
+
+def hold_lock(run: _Run, step: int | None) -> None:
+    """Before a step writes (or a rollback restores): the run still holds its repair lock. A
+    lock whose session was ended from outside (MariaDB frees ``GET_LOCK`` with the session) is
+    taken again and journaled; raises LockBusy when another run took it meanwhile."""
+    if run.lock is not None and run.lock.ensure() and run.journal is not None:
+        run.journal.write("lock-retaken", step=step, lock=run.lock.description)
 
 
 def _say(run: _Run, step: Step, done: int, total: int, what: str) -> None:
@@ -455,6 +467,8 @@ def _migrate(run: _Run, step: Step) -> str:
 
     def said(done: int, total: int, migration: str) -> None:
         _say(run, step, done, total, migration)
+        if run.fault is not None and 0 < done < total:  # ``done`` migrations ran, the rest not
+            run.fault.fire(run.db, step.number, f"migration:{done}")
 
     result = fw.migrate(run.db, run.app, progress=said)
     if not result.ok:
@@ -575,11 +589,17 @@ def verify_state(
 
 
 def _table_count(db: Database) -> int | None:
-    try:
-        with db.connect() as conn:
-            return len(db.dialect.table_names(conn))
-    except DbmedicError:
-        return None
+    """The number of tables for the outcome, or None when it cannot be read. A connection that
+    was ended from outside since the last step fails once; the pool then connects anew."""
+    from sqlalchemy.exc import DBAPIError
+
+    for _attempt in range(2):
+        try:
+            with db.connect() as conn:
+                return len(db.dialect.table_names(conn))
+        except (DbmedicError, DBAPIError):
+            continue
+    return None
 
 
 def _finish(
@@ -619,6 +639,16 @@ def _finish(
         )
         return Outcome(steps=tuple(results), verdict=Verdict.NOT_ROLLED_BACK, error=failure.error,
                        rollback_detail=why, tables_after=_table_count(run.db), **common)  # fmt: skip
+    from dbmedic.lock import LockBusy
+
+    try:
+        hold_lock(run, None)
+    except LockBusy as e:  # another repair took the lock: restoring now would undo its work
+        return Outcome(steps=tuple(results), verdict=Verdict.NOT_ROLLED_BACK, error=failure.error,
+                       rollback_detail=f"not rolled back: {scrub(str(e))}",
+                       tables_after=_table_count(run.db), **common)  # fmt: skip
+    except Exception:  # the lock could not be checked: the rollback proves itself
+        pass
     journal.write("rollback-start", backup=backup)
     began = time.perf_counter()
     try:

@@ -5,8 +5,9 @@ The fault-injection tests (``tests/test_faults.py``) run ``dbmedic fix`` with
 
 - ``<step>``: the plan's step number;
 - ``<where>``: ``before`` (the step's ``step-start`` is journaled, nothing of it ran), ``after``
-  (its ``step-end`` is journaled), or ``statement:<k>`` (inside an SQL step, after its k-th
-  statement ran);
+  (its ``step-end`` is journaled), ``statement:<k>`` (inside an SQL step, after its k-th
+  statement ran) or ``migration:<k>`` (inside a framework migrate step, after its k-th migration
+  was recorded; for frameworks whose migrate reports progress per migration);
 - ``<action>``: ``kill`` (SIGKILL this process), ``int`` (SIGINT: Ctrl-C), ``error`` (the step
   fails as a statement error would), ``killconn`` (every other session on the target database is
   killed from a new session: ``KILL`` / ``pg_terminate_backend``), ``readonly`` (the run's backup
@@ -82,7 +83,9 @@ def from_env() -> FaultPoint | None:
     parts = text.split(":")
     action = parts[-1]
     if len(parts) < 3 or not parts[0].isdigit() or action not in ACTIONS:
-        raise ValueError(f"{ENV}={text!r}: expected <step>:<before|after|statement:k>:<action>")
+        raise ValueError(
+            f"{ENV}={text!r}: expected <step>:<before|after|statement:k|migration:k>:<action>"
+        )
     folder = os.environ.get(ENV + "_DIR")
     return FaultPoint(
         int(parts[0]), ":".join(parts[1:-1]), action, Path(folder) if folder else None

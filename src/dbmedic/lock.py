@@ -17,6 +17,7 @@ client (PostgreSQL), pid and host and whether that pid is alive (SQLite).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -84,6 +85,11 @@ class _Backend:
     def release(self) -> None:
         raise NotImplementedError
 
+    def ensure(self) -> bool:
+        """Still held: False. Its session ended from outside (killed): taken again, True.
+        Raises LockBusy when another run took it meanwhile."""
+        return False
+
     def describe(self) -> str:
         """Where the lock lives, for the plan and the journal."""
         raise NotImplementedError
@@ -125,6 +131,25 @@ class _SessionLock(_Backend):
 
     def _unlock(self, conn: Connection) -> None:
         raise NotImplementedError
+
+    def _holds(self, conn: Connection) -> bool:
+        raise NotImplementedError
+
+    def ensure(self) -> bool:
+        conn = self.conn
+        try:
+            if conn is not None and self._holds(conn):
+                return False
+        except Exception:  # the session is gone (KILL, pg_terminate_backend, server restart)
+            pass
+        self.conn = None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            with contextlib.suppress(Exception):
+                conn.close()
+        self.acquire()
+        return True
 
 
 class _MySQLLock(_SessionLock):
@@ -173,6 +198,12 @@ class _MySQLLock(_SessionLock):
         from sqlalchemy import text
 
         conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": lock_name(self.db.name)})
+
+    def _holds(self, conn: Connection) -> bool:
+        from sqlalchemy import text
+
+        q = text("SELECT IS_USED_LOCK(:n) = CONNECTION_ID()")
+        return bool(conn.execute(q, {"n": lock_name(self.db.name)}).scalar())
 
 
 _PG_CLASS = 0x0DB3ED1C & 0x7FFFFFFF
@@ -252,6 +283,16 @@ class _PostgresLock(_SessionLock):
         from sqlalchemy import text
 
         conn.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": _PG_CLASS, "b": self._key()})
+
+    def _holds(self, conn: Connection) -> bool:
+        from sqlalchemy import text
+
+        q = text(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND pid = pg_backend_pid() AND classid = CAST(:a AS oid) "
+            "AND objid = CAST(:b AS oid) AND objsubid = 2)"
+        )
+        return bool(conn.execute(q, {"a": _PG_CLASS, "b": self._key()}).scalar())
 
     def release(self) -> None:
         super().release()
@@ -394,6 +435,13 @@ class RepairLock:
         if self.held:
             self.held = False
             self._backend.release()
+
+    def ensure(self) -> bool:
+        """Make sure the lock is still held before the next write: False when it is; True when
+        its session had been ended from outside (``KILL``, ``pg_terminate_backend``) and the
+        lock was free, so it was taken again. Raises LockBusy when another run took it
+        meanwhile (then this run must stop writing)."""
+        return self._backend.ensure() if self.held else False
 
     def __enter__(self) -> RepairLock:
         self.acquire()

@@ -261,7 +261,7 @@ def resume_run(
             fw = framework
             run = _Run(plan, db, app, fw, Path(str(record.start.get("backup_dir") or ".")),
                        reference, progress, hook_env(fw, db, app), journal=journal,
-                       fault=from_env())  # fmt: skip
+                       fault=from_env(), lock=lock)  # fmt: skip
             run.backup = backup
             run.wrote = backup is not None
             results: list[StepResult] = []

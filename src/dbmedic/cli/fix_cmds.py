@@ -208,7 +208,7 @@ def fix(
 
         raise ConfigError("fix needs --strategy (or --resume ID)", hint="see `dbmedic diagnose`")
     critical_tables = [c.strip() for c in (critical or "").split(",") if c.strip()]
-    with _progress(not as_json) as progress:
+    with _progress(not as_json) as progress, handled_errors():
         result = api.fix(
             strategy, target.app, target.url, reference=reference or target.reference,
             critical=critical_tables or target.critical, dry_run=dry_run, no_rollback=no_rollback,
