@@ -127,7 +127,6 @@ class StatementCount:
     statements: list[str] = field(default_factory=list)
 
 
-@contextmanager
 def apply_statements(url: str | URL, statements: list[str]) -> None:
     """Run each statement as it is (no splitting), autocommitted, as a user pasting them would."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -137,6 +136,7 @@ def apply_statements(url: str | URL, statements: list[str]) -> None:
     engine.dispose()
 
 
+@contextmanager
 def count_statements(engine: Engine) -> Iterator[StatementCount]:
     """Count the statements sent through ``engine`` (SQLAlchemy before_cursor_execute)."""
     seen = StatementCount()
