@@ -250,12 +250,15 @@ def diagnose(
     environment: str | None = None,
     rehearse: bool | Collection[str] = True,
     progress: Any = None,
+    keep_reset_shadow: Any = None,
 ) -> Any:
     """Read-only on ``db``: failure point, error class, cause, blocked migrations, critical
     tables, parity with ``reference``, and which repair (reset, resume, sync) will work,
     rehearsed on shadow databases (``<db>_dbmedic_shadow_<hex>``, always dropped).
     ``rehearse``: True (all), False (none, simulated only) or the names of the rehearsals to
     run among ``reset``, ``current``, ``resume`` (``{"reset"}`` for planning a reset).
+    ``keep_reset_shadow``: a :class:`dbmedic.shadow.ShadowKeeper` that takes over the reset
+    rehearsal's shadow when every migration ran there (it drops it when its block ends).
 
     Returns a :class:`dbmedic.diagnosis.Diagnosis`. Raises ConfigError, ConnectError,
     MigrationError. ``progress(phase, message)`` is called at each phase.
@@ -271,6 +274,7 @@ def diagnose(
         environment=environment,
         rehearse=rehearse,
         progress=progress,
+        keep_reset_shadow=keep_reset_shadow,
     )
 
 

@@ -48,6 +48,7 @@ WRITES = frozenset(
         StepKind.SQL,
         StepKind.RECREATE_DATABASE,
         StepKind.FRAMEWORK_MIGRATE,
+        StepKind.PROMOTE_SHADOW,
         StepKind.MARK_APPLIED,
         StepKind.MOVE_ASIDE,
         StepKind.COPY_BACK,
@@ -242,6 +243,8 @@ class _Run:
     """The test-only :class:`dbmedic.faults.FaultPoint` from ``DBMEDIC_FAULT`` (None otherwise)."""
     lock: Any = None
     """The run's :class:`dbmedic.lock.RepairLock`, checked before every step and the rollback."""
+    shadow: Database | None = None
+    """The reset rehearsal's kept shadow, for a PROMOTE_SHADOW step (None: not held)."""
 
 
 def check_plan_order(plan: Plan) -> None:
@@ -272,6 +275,7 @@ def apply_plan(
     break_stale_lock: bool = False,
     hook_env: Mapping[str, str] | None = None,
     restore_options: Mapping[str, Any] | None = None,
+    shadow: Database | None = None,
 ) -> Outcome:
     """Writes: carry out ``plan`` on ``db`` under the repair lock; returns the :class:`Outcome`.
 
@@ -280,6 +284,8 @@ def apply_plan(
     another run holds the lock, RefusedError for a plan that writes before backing up (nothing
     changed in both cases). ``state_dir`` (default: ``app`` or the current folder) gets
     ``.dbmedic/runs/<id>/``; ``backup_dir`` defaults to ``<state_dir>/.dbmedic/backups``.
+    ``shadow``: the reset rehearsal's kept shadow that a PROMOTE_SHADOW step moves in (without
+    it that step runs the migrations); the caller still owns it and drops it.
     """
     from dbmedic.faults import from_env
     from dbmedic.inspect import inspect_schema
@@ -308,7 +314,7 @@ def apply_plan(
 
             save_snapshot(reference, journal.directory / "reference.json")
         run = _Run(plan, db, root, framework, backups, reference, progress, dict(hook_env or {}),
-                   journal=journal, fault=from_env(), lock=lock)  # fmt: skip
+                   journal=journal, fault=from_env(), lock=lock, shadow=shadow)  # fmt: skip
         results: list[StepResult] = []
         failure: StepResult | None = None
         for step in plan.steps:
@@ -479,6 +485,18 @@ def _migrate(run: _Run, step: Step) -> str:
     return f"{len(result.applied)} migrations applied"
 
 
+def _promote(run: _Run, step: Step) -> str:
+    from dbmedic.promote import promote
+
+    fw = _framework(run, step)
+    assert run.app is not None and run.journal is not None
+    return promote(
+        run.db, run.shadow, step, fw=fw, root=run.app, folder=run.journal.directory,
+        run=lambda sql, numbers: run_sql_statements(run, step, sql, numbers),
+        migrate=lambda: _migrate(run, step),
+    )  # fmt: skip
+
+
 def _mark(run: _Run, step: Step) -> str:
     fw = _framework(run, step)
     assert run.app is not None
@@ -525,6 +543,7 @@ _STEP_RUNNERS: dict[StepKind, Callable[[_Run, Step], str]] = {
     StepKind.MOVE_ASIDE: _sql,
     StepKind.COPY_BACK: _sql,
     StepKind.FRAMEWORK_MIGRATE: _migrate,
+    StepKind.PROMOTE_SHADOW: _promote,
     StepKind.MARK_APPLIED: _mark,
     StepKind.RECREATE_DATABASE: _recreate,
     StepKind.HOOK: _hook,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dbmedic.frameworks.base import Framework
     from dbmedic.model import Schema
     from dbmedic.plan import Plan
+    from dbmedic.shadow import ShadowKeeper
 
 STRATEGIES = ("reset", "resume", "sync")
 Confirm = Callable[["Plan"], bool]
@@ -102,11 +103,14 @@ def plan_fix(
     allow_drop: bool = False,
     hooks: Sequence[Sequence[str]] | None = None,
     hooks_source: str | None = None,
+    keeper: ShadowKeeper | None = None,
 ) -> tuple[Plan, Schema | None]:
     """Read-only: the plan of ``strategy`` for ``db`` and the reference schema used.
 
     ``hooks``: the post-fix commands (None: the framework's defaults; empty: none), declared
-    where ``hooks_source`` says (see :func:`dbmedic.config.hooks_for`)."""
+    where ``hooks_source`` says (see :func:`dbmedic.config.hooks_for`). ``keeper`` (reset):
+    keeps the rehearsal's shadow for the plan to promote (see
+    :func:`dbmedic.plans.facts.plan_for_target`)."""
     from dbmedic.inspect import inspect_schema
     from dbmedic.secrets import redact, scrub
 
@@ -129,6 +133,7 @@ def plan_fix(
             plan = plan_for_target(
                 strategy, db, root, framework, critical=critical, hooks=hooks,
                 hooks_source=hooks_source, environment=framework.environment, reference=reference,
+                keeper=keeper,
             )  # fmt: skip
             return plan, ctx.reference_schema
         if ctx.reference_schema is None:
@@ -204,7 +209,11 @@ def run_fix(
                                   allow_production=allow_production,
                                   confirm=confirm_production)  # fmt: skip
     choice = _hooks(hooks, url, root, guard_environment)
-    with open_target(url) as target:
+    from dbmedic.shadow import ShadowKeeper
+
+    # A reset keeps its rehearsal's shadow from planning to applying (the plan promotes it);
+    # the keeper drops it on every way out of this block.
+    with open_target(url) as target, ShadowKeeper(guard=strategy == "reset") as keeper:
         if fw is None and root is not None:
             from dbmedic.frameworks.tracking import table_names
             from dbmedic.migrations import framework_from_tables
@@ -213,7 +222,8 @@ def run_fix(
                 fw = framework_from_tables(target, root, set(table_names(target, conn)))
         plan, ref_schema = plan_fix(strategy, target, root=root, framework=fw, reference=reference,
                                     critical=critical, allow_drop=allow_drop,
-                                    hooks=choice.commands, hooks_source=choice.source)  # fmt: skip
+                                    hooks=choice.commands, hooks_source=choice.source,
+                                    keeper=keeper if strategy == "reset" else None)  # fmt: skip
         if dry_run:
             return plan
         agreed = confirm(plan) if confirm is not None else yes
@@ -225,9 +235,12 @@ def run_fix(
         outcome = apply_plan(plan, target, app=root, framework=fw, backup_dir=backup_dir,
                              state_dir=state_dir, reference=ref_schema, progress=progress,
                              rollback=not no_rollback, fault=fault,
-                             break_stale_lock=break_stale_lock,
+                             break_stale_lock=break_stale_lock, shadow=keeper.shadow,
                              hook_env=hook_env(fw, target, root),
                              restore_options={"clearance": clearance})  # fmt: skip
+        left = keeper.drop_noting()  # the repair's outcome stands whatever happens here
+        if left is not None:
+            outcome = replace(outcome, notes=(*outcome.notes, left))
     return _write_report(outcome, report)
 
 

@@ -27,6 +27,10 @@ class StepKind(StrEnum):
     """Drop and create the target database with the same charset, collation and grants."""
     FRAMEWORK_MIGRATE = "framework_migrate"
     """Run the framework's own migrate command (``migrations`` lists what it should apply)."""
+    PROMOTE_SHADOW = "promote_shadow"
+    """Move the rehearsed ``shadow`` (every migration already run there) into the recreated
+    target with ``statements``, then prove it equal to the shadow; where the shadow is gone or
+    changed since the plan (``digest``), run the framework's migrate (``command``) instead."""
     MARK_APPLIED = "mark_applied"
     """Record ``migrations`` as applied in the framework's own tracking format."""
     MOVE_ASIDE = "move_aside"
@@ -64,6 +68,10 @@ class Step:
     """Queries run before ``statements``: each returns one row whose first value must be true
     (non-zero); otherwise the step fails before any statement runs. Guards the drop of a
     moved-aside object: ``SELECT (SELECT COUNT(*) FROM t) = (SELECT COUNT(*) FROM t_old)``."""
+    shadow: str | None = None
+    """PROMOTE_SHADOW: the rehearsed shadow database (a file for SQLite) the step moves in."""
+    digest: str | None = None
+    """PROMOTE_SHADOW: sha256 of the shadow's schema and the migration files as rehearsed."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +87,8 @@ class Step:
             "estimate_seconds": self.estimate_seconds,
             "reason": self.reason,
             "checks": list(self.checks),
+            "shadow": self.shadow,
+            "digest": self.digest,
         }
 
 

@@ -231,7 +231,7 @@ def resume_run(
                     first is not None
                     and first.number in started
                     and first.kind in (StepKind.SQL, StepKind.MOVE_ASIDE, StepKind.COPY_BACK,
-                                       StepKind.FRAMEWORK_MIGRATE)
+                                       StepKind.FRAMEWORK_MIGRATE, StepKind.PROMOTE_SHADOW)
                 )  # fmt: skip
                 if not explained:
                     raise RunMismatch(
@@ -240,7 +240,12 @@ def resume_run(
                         hint=f"it was changed by hand; `dbmedic rollback {run_id}` restores the "
                         "backup; nothing was changed",
                     )
-            if first is not None and first.number in started and first.statements:
+            if (
+                first is not None
+                and first.number in started
+                and first.statements
+                and first.kind in (StepKind.SQL, StepKind.MOVE_ASIDE, StepKind.COPY_BACK)
+            ):
                 plan_of[first.number] = todo = examine_sql_step(
                     record, first, expected, live, db.dialect.transactional_ddl, reference
                 )
@@ -282,13 +287,31 @@ def resume_run(
                     failure = result
             outcome = _finish(run, journal, record.schema_after(0), results, failure, rollback,
                               {"clearance": clearance})  # fmt: skip
+            left = _drop_leftover_shadows(db, plan)
             seconds = time.perf_counter() - began
             outcome = replace(outcome, run_id=run_id, run_dir=str(record.directory),
-                              seconds=seconds, started=str(record.start.get("time", "")))  # fmt: skip
+                              seconds=seconds, started=str(record.start.get("time", "")),
+                              notes=outcome.notes + left)  # fmt: skip
             journal.write("run-end", verdict=str(outcome.verdict), seconds=round(seconds, 3))
             return outcome
     finally:
         db.close()
+
+
+def _drop_leftover_shadows(db: Database, plan: Any) -> tuple[str, ...]:
+    """A run killed while it held its rehearsed shadow left it on the server: drop it now.
+    Returns a note for each one that could not be dropped (the repair itself is not undone)."""
+    from dbmedic.plan import StepKind
+    from dbmedic.promote import drop_leftover
+
+    notes = []
+    for step in plan.steps:
+        if step.kind is StepKind.PROMOTE_SHADOW:
+            try:
+                drop_leftover(db, step)
+            except DbmedicError as e:
+                notes.append(f"the shadow {step.shadow} is left over ({e}); drop it by hand")
+    return tuple(notes)
 
 
 def _resume_runner(step: Step, plan_of: dict[int, list[int]], run_sql: Any) -> Any:
@@ -324,6 +347,21 @@ def _resume_runner(step: Step, plan_of: dict[int, list[int]], run_sql: Any) -> A
             )
 
         return mark
+    if step.kind is StepKind.PROMOTE_SHADOW:
+
+        def promote(run: _Run, s: Step) -> str:
+            from dbmedic.apply import _migrate
+            from dbmedic.promote import resume_promotion
+
+            if run.framework is None or run.app is None or run.journal is None:
+                raise DbmedicError(f"step {s.number} needs the application (--app)")
+            return resume_promotion(
+                run.db, s, fw=run.framework, root=run.app, folder=run.journal.directory,
+                run=lambda sql, numbers: run_sql(run, s, sql, numbers),
+                migrate=lambda: _migrate(run, s),
+            )  # fmt: skip
+
+        return promote
     return None
 
 
@@ -363,6 +401,7 @@ def rollback_run(
             except DbmedicError as e:
                 journal.write("rollback-end", verified=False, detail=str(e), by="rollback")
                 raise
+            detail = " ".join((detail, *_drop_leftover_shadows(db, record.load_plan())))
             seconds = time.perf_counter() - began
             journal.write("rollback-end", verified=True, detail=detail, by="rollback",
                           seconds=round(seconds, 3))  # fmt: skip

@@ -183,6 +183,8 @@ class RunRecord:
                     destructive=bool(s.get("destructive", False)),
                     transactional=bool(s.get("transactional", False)),
                     checks=tuple(s.get("checks", ())),
+                    shadow=s.get("shadow"),
+                    digest=s.get("digest"),
                 )
                 for s in d["steps"]
             )

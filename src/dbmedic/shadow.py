@@ -75,11 +75,15 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _guard_signals(enter: bool) -> None:
-    """While a shadow exists, SIGTERM unwinds like Ctrl-C so ``finally`` drops the shadow."""
+def _guard_signals(enter: bool) -> bool:
+    """While a shadow exists, SIGTERM unwinds like Ctrl-C so ``finally`` drops the shadow.
+
+    Only the main thread can set signal handlers: elsewhere nothing is counted and False is
+    returned, and the caller must not release what it did not take (a shadow made on the reset
+    rehearsal's thread may be dropped later on the main thread)."""
     global _active, _previous
     if threading.current_thread() is not threading.main_thread():
-        return
+        return False
     with _lock:
         if enter:
             _active += 1
@@ -90,6 +94,7 @@ def _guard_signals(enter: bool) -> None:
             if _active == 0 and _previous is not None:
                 signal.signal(signal.SIGTERM, _previous)
                 _previous = None
+    return True
 
 
 @contextmanager
@@ -106,7 +111,7 @@ def shadow_database(
     ``source`` (tracking tables; those missing in ``source`` are skipped). Raises
     ShadowUnavailable when the server refuses to create it, ShadowError when filling it fails.
     """
-    _guard_signals(True)
+    guarded = _guard_signals(True)
     try:
         with _created(source) as shadow:
             if schema is not None:
@@ -122,7 +127,74 @@ def shadow_database(
                 copy_rows(source, shadow, rows_of)
             yield shadow
     finally:
-        _guard_signals(False)
+        if guarded:
+            _guard_signals(False)
+
+
+class ShadowKeeper:
+    """Takes over a shadow database that would otherwise be dropped, and drops it later.
+
+    ``fix --strategy reset`` hands one to its reset rehearsal: after a successful run from zero
+    the shadow is kept (:meth:`adopt`, called on the rehearsal's thread) so that the repair can
+    move it into the target instead of running every migration a second time. The keeper drops
+    it when its ``with`` block ends, whatever happens inside (an exception, Ctrl-C, SIGTERM: the
+    signal guard is held on the main thread for the whole block unless ``guard`` is False), or
+    earlier by :meth:`drop`.
+    """
+
+    def __init__(self, *, guard: bool = True) -> None:
+        from contextlib import ExitStack
+
+        self._held = threading.Lock()
+        self._stack = ExitStack()
+        self._shadow: Database | None = None
+        self._guard = guard
+        self._guarded = False
+
+    @property
+    def shadow(self) -> Database | None:
+        """The kept shadow, None when nothing is kept (or it was dropped)."""
+        return self._shadow
+
+    def adopt(self, shadow: Database, owner: Any) -> None:
+        """Keep ``shadow``; ``owner`` (an ExitStack from ``pop_all()``) drops it when closed.
+
+        Its connections are closed here, on the thread that opened them (an SQLite connection
+        may only be used on its own thread); the next use opens new ones."""
+        shadow.close()
+        with self._held:
+            self._stack.push(owner)
+            self._shadow = shadow
+
+    def drop(self) -> None:
+        """Writes (the shadow only): drop the kept shadow now; raises ShadowError."""
+        with self._held:
+            self._shadow = None
+            stack, self._stack = self._stack, type(self._stack)()
+        stack.close()
+
+    def drop_noting(self) -> str | None:
+        """:meth:`drop`, returning why it failed instead of raising (None: dropped or none)."""
+        try:
+            self.drop()
+        except ShadowError as e:
+            return str(e)
+        return None
+
+    def __enter__(self) -> ShadowKeeper:
+        self._guarded = self._guard and _guard_signals(True)
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        try:
+            self.drop()
+        except ShadowError as e:
+            if error is None:
+                raise
+            error.add_note(str(e))  # the error on its way out is the one to report
+        finally:
+            if self._guarded:
+                _guard_signals(False)
 
 
 @contextmanager

@@ -69,7 +69,9 @@ def render_plan(plan: Plan, out: Any) -> None:
         if len(step.statements) > MAX_SQL_LINES:
             out.print(f"      [dim]… and {len(step.statements) - MAX_SQL_LINES} more statements[/]")
         if step.command:
-            out.print(f"      [dim]$ {escape(shlex.join(step.command))}[/]")
+            # a promotion runs its command only when the rehearsed shadow cannot be moved in
+            fallback = "fallback: " if step.kind == "promote_shadow" else ""
+            out.print(f"      [dim]{fallback}$ {escape(shlex.join(step.command))}[/]")
         if step.kind == "hook" and step.reason:
             out.print(f"      [dim]({escape(step.reason)})[/]")
         if step.migrations:

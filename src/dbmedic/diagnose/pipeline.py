@@ -48,6 +48,7 @@ from dbmedic.runner import JOURNAL_TABLE
 if TYPE_CHECKING:
     from dbmedic.connect import Database
     from dbmedic.frameworks.base import Framework
+    from dbmedic.shadow import ShadowKeeper
     from dbmedic.simulate import Simulation
 
 DiagnoseProgress = Callable[[str, str], None]
@@ -390,13 +391,16 @@ def diagnose(
     environment: str | None = None,
     rehearse: bool | Collection[str] = True,
     progress: DiagnoseProgress | None = None,
+    keep_reset_shadow: ShadowKeeper | None = None,
 ) -> Diagnosis:
     """Read-only on ``db``: where migrations stopped, why, what is blocked, which repair works.
 
     Runs the framework only on shadow databases; when none can be created the answer is
     simulated (``evidence``, ``shadow_note``). ``rehearse`` names the rehearsals to run (see
     :data:`REHEARSALS`; True: all, False: none); what is not rehearsed is simulated (a plan for
-    reset needs only ``{"reset"}``, which saves two full migrate runs). Raises ConfigError,
+    reset needs only ``{"reset"}``, which saves two full migrate runs). ``keep_reset_shadow``
+    takes over the reset rehearsal's shadow when that run succeeds (``fix --strategy reset``
+    moves it into the target); else it is dropped like every other. Raises ConfigError,
     ConnectError, MigrationError.
     """
     from dbmedic.shadow import ShadowUnavailable, sigterm_unwinds
@@ -407,7 +411,9 @@ def diagnose(
         ctx, close = open_context(app, db, framework, environment)
     try:
         with sigterm_unwinds():  # the rehearsals' threads drop their shadows before we exit
-            return _diagnose(ctx, clock, reference, critical, wanted, ShadowUnavailable)
+            return _diagnose(
+                ctx, clock, reference, critical, wanted, ShadowUnavailable, keep_reset_shadow
+            )
     finally:
         close()
 
@@ -419,6 +425,7 @@ def _diagnose(
     critical: Sequence[str],
     wanted: frozenset[str],
     unavailable: type[Exception],
+    keep: ShadowKeeper | None = None,
 ) -> Diagnosis:
     fw, root, target = ctx.fw, ctx.root, ctx.target
     dialect = target.dialect.name
@@ -441,7 +448,7 @@ def _diagnose(
             h = statements_from_files(fw, root, target.dialect.family or dialect)
             if "reset" in wanted:
                 background = ResetInBackground(
-                    fw, target, root, ctx.migrations, clock.say, want_sql=h is None
+                    fw, target, root, ctx.migrations, clock.say, want_sql=h is None, keep=keep
                 )
                 try:
                     printed = background.history()  # waits for the shadow (and SQL, if asked)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dbmedic.diagnose.history import Histories
     from dbmedic.frameworks.base import Framework
     from dbmedic.model import Migration, Schema
+    from dbmedic.shadow import ShadowKeeper
 
 Say = Callable[[str], None]
 
@@ -87,16 +88,22 @@ def rehearse_reset(
     want_sql: bool,
     on_ready: Callable[[Histories | None], None] | None = None,
     progress: Progress | None = None,
+    keep: ShadowKeeper | None = None,
 ) -> Rehearsal:
     """Writes (a shadow only): on an EMPTY shadow, optionally print every migration's SQL
     (pretend / sqlmigrate / offline), then run every migration from zero. ``on_ready`` gets
-    that SQL (or None) once the shadow exists and before the run starts."""
+    that SQL (or None) once the shadow exists and before the run starts. When the run succeeds
+    and ``keep`` is given, the shadow is handed to it instead of being dropped (a reset then
+    moves it into the target rather than running the migrations again)."""
+    from contextlib import ExitStack
+
     from dbmedic.diagnose.history import statements_from_framework
     from dbmedic.shadow import shadow_database
 
     started = time.perf_counter()
     history = None
-    with shadow_database(target, progress=say) as sh:
+    with ExitStack() as stack:
+        sh = stack.enter_context(shadow_database(target, progress=say))
         if want_sql:
             say("reading every migration's SQL from the framework")
             history = statements_from_framework(fw, sh, root, migrations, complete=True)
@@ -107,6 +114,8 @@ def rehearse_reset(
         result = _as_target(fw.migrate(sh, root, progress=progress), sh, target)
         migrate_s = time.perf_counter() - t0
         cls = _classified(sh, result)
+        if keep is not None and result.ok:
+            keep.adopt(sh, stack.pop_all())
     return Rehearsal(result, time.perf_counter() - started, migrate_s, cls, history=history)
 
 
@@ -354,6 +363,7 @@ class ResetInBackground(_Background):
         say: Say,
         *,
         want_sql: bool,
+        keep: ShadowKeeper | None = None,
     ) -> None:
         self._ready = threading.Event()
         self._history: Histories | None = None
@@ -373,7 +383,7 @@ class ResetInBackground(_Background):
         def work() -> None:
             self._outcome = rehearse_reset(
                 fw, target, root, migrations, quiet, want_sql=want_sql, on_ready=ready,
-                progress=self._checked,
+                progress=self._checked, keep=keep,
             )  # fmt: skip
 
         self._start("dbmedic-reset-rehearsal", work, self._ready)

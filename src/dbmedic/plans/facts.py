@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dbmedic.frameworks.base import Framework
     from dbmedic.model import Migration, Schema
     from dbmedic.plan import Plan
+    from dbmedic.shadow import ShadowKeeper
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ def plan_for_target(
     hooks_source: str | None = None,
     environment: str | None = None,
     reference: str | None = None,
+    keeper: ShadowKeeper | None = None,
 ) -> Plan:
     """Read-only on ``db`` (rehearsals run on shadow databases): the reset or resume plan.
 
@@ -79,9 +81,12 @@ def plan_for_target(
     None means the framework's defaults, an empty list no hooks at all (``hooks = []`` in the
     configuration); ``hooks_source`` says where they were declared. Raises RefusedError (with where and why) when
     the strategy is predicted to fail, and whatever diagnose raises for bad input.
+    ``keeper`` (reset): takes over the rehearsal's shadow when every migration ran there; the plan
+    then promotes it into the target instead of running the migrations a second time.
     """
     from dbmedic import api
     from dbmedic.diagnose.history import not_applied
+    from dbmedic.promote import can_promote
 
     url = db.url.render_as_string(hide_password=False)  # in-process only, never shown
     # Reset must be rehearsed from zero (a fresh run that fails would leave an empty database),
@@ -92,14 +97,20 @@ def plan_for_target(
     d = api.diagnose(
         root, url, reference=reference, critical=critical, framework=framework.name,
         environment=environment, rehearse={"reset"} if strategy == "reset" else False,
+        keep_reset_shadow=keeper if strategy == "reset" and can_promote(db) else None,
     )  # fmt: skip
     chosen = None if hooks is None else [tuple(h) for h in hooks]
     if strategy == "reset":
         from dbmedic.plans.reset import plan_reset
+        from dbmedic.promote import Promotion, promotion_for
         from dbmedic.recreate import read_database_facts
 
-        return plan_reset(d, facts=read_database_facts(db), hooks=chosen,
-                          hooks_source=hooks_source, environment=environment)  # fmt: skip
+        facts = read_database_facts(db)
+        promotion: Promotion | str | None = None
+        if keeper is not None:
+            promotion = promotion_for(db, keeper, facts, framework, root)
+        return plan_reset(d, facts=facts, hooks=chosen, hooks_source=hooks_source,
+                          environment=environment, promotion=promotion)  # fmt: skip
     from dbmedic.plans.resume import plan_resume
 
     with db.connect() as conn:

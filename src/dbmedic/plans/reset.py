@@ -10,6 +10,7 @@ duplicate column comes from an earlier migration.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dbmedic.diagnosis import Diagnosis, Phase, Strategy
 from dbmedic.errors import RefusedError
@@ -25,6 +26,9 @@ from dbmedic.plans.steps import (
 )
 from dbmedic.recreate import DatabaseFacts
 
+if TYPE_CHECKING:
+    from dbmedic.promote import Promotion
+
 
 def plan_reset(
     diagnosis: Diagnosis,
@@ -35,13 +39,16 @@ def plan_reset(
     environment: str | None = None,
     backup_seconds: float | None = None,
     allow_unrehearsed: bool = False,
+    promotion: Promotion | str | None = None,
 ) -> Plan:
     """Pure: the reset plan for the diagnosed database, or RefusedError saying where and why.
 
     ``facts`` come from :func:`dbmedic.recreate.read_database_facts` (read before anything is
     dropped); ``hooks`` from the configuration, declared where ``hooks_source`` says (None: the
     framework's defaults, Laravel ``cache:clear`` and ``config:clear``; empty: none). A reset the diagnosis could not predict (no shadow
-    database, SQL unknown) is refused unless ``allow_unrehearsed``.
+    database, SQL unknown) is refused unless ``allow_unrehearsed``. ``promotion`` (from
+    :func:`dbmedic.promote.promotion_for`): the rehearsed shadow to move in instead of running
+    the migrations again, or why there is none (said in the plan's notes).
     """
     d = diagnosis
     option = d.option(Strategy.RESET)
@@ -65,11 +72,23 @@ def plan_reset(
         notes.append(f"every row of the {d.tables} current tables is dropped (kept in the backup)")
     hooks_run, no_hooks = hook_steps(d.framework, hooks, environment, hooks_source)
     notes += [no_hooks] if no_hooks else []
+    migrate = migrate_step(d, ids, option.seconds, environment=environment, what="all ")
+    if isinstance(promotion, str):
+        notes.append(
+            f"the rehearsed shadow is not promoted ({promotion}): the migrations run again"
+        )
+    elif promotion is not None:
+        notes.append(
+            "the rows the migrations wrote (the tracking table's too) are the rehearsal's, "
+            "written when the plan was made"
+        )
     steps: list[Step] = [
         lock_step(d),
         backup_step(d, backup_seconds, before="the database is dropped"),
         recreate_step(d, facts),
-        migrate_step(d, ids, option.seconds, environment=environment, what="all "),
+        promote_step(migrate, promotion, facts)
+        if promotion and not isinstance(promotion, str)
+        else migrate,
         verify_step(d, inspect_seconds(d)),
         *hooks_run,
     ]
@@ -105,6 +124,28 @@ def refusal(d: Diagnosis) -> RefusedError:
         f"reset refused for {d.target}: a fresh run of the migrations fails at {where}: "
         f"{error}{cause}",
         hint=hint,
+    )
+
+
+def promote_step(migrate: Step, promotion: Promotion, facts: DatabaseFacts) -> Step:
+    """Move the rehearsed shadow in; ``migrate`` (the step it replaces) is its fallback."""
+    from dataclasses import replace
+
+    run = " ".join(migrate.command) or "the framework"
+    n = len(migrate.migrations)
+    return replace(
+        migrate,
+        kind=StepKind.PROMOTE_SHADOW,
+        title=f"Promote the rehearsed shadow {promotion.shadow} into {facts.name}: {promotion.how}",
+        statements=promotion.statements,
+        shadow=promotion.shadow,
+        digest=promotion.digest,
+        estimate_seconds=promotion.seconds,
+        reason=(
+            f"the rehearsal already ran all {n} migration(s) with {run} on that empty shadow; "
+            "its result is moved in and must equal it (schema and tracking rows) instead of "
+            f"running them again; if the shadow is gone or changed by then, {run} runs instead"
+        ),
     )
 
 
