@@ -127,7 +127,7 @@ def test_output_and_exit_codes_are_typers(tmp_path: Path) -> None:
         ["status", "--app", str(tmp_path / "missing"), "--db", url],
         ["status", "--app", str(tmp_path), "--db", "oracle://x/y", "--json"],
     ):
-        fast, modules = run_cli_modules(*args)
+        fast, modules = run_cli_modules(*args, env={"COLUMNS": "200"})
         slow = _typer_run(*args)
         assert "typer" not in modules, args
         assert (fast.returncode, fast.stderr) == (slow.returncode, slow.stderr), args
