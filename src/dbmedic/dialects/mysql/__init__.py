@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
-from dbmedic.dialects.mysql.normalize import quote_ident
+from dbmedic.dialects.mysql.quoting import quote_ident
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection

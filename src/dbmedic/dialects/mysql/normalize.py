@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from dbmedic.dialects.mysql.quoting import quote_ident as quote_ident
+
 # MySQL 8.0 reserved words (https://dev.mysql.com/doc/refman/8.0/en/keywords.html) plus MariaDB's
 # own (https://mariadb.com/kb/en/reserved-words/): an identifier in this set keeps its backquotes.
 RESERVED = frozenset(
@@ -314,11 +316,6 @@ _TOKEN = re.compile(
 _PLAIN_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _INTRODUCER = re.compile(r"_[A-Za-z0-9]+")
 _ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
-
-
-def quote_ident(name: str) -> str:
-    """A backquoted identifier: ``order`` -> `` `order` ``."""
-    return "`" + name.replace("`", "``") + "`"
 
 
 def quote_string(value: str) -> str:
