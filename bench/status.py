@@ -26,7 +26,10 @@ modules status loads on every run.
 dbmate comes from PATH, else from ``~/.cache/dbmedic-ci/node_modules/.bin`` (where .ci/run
 installs it); the row is left out when neither has it.
 
-Usage: PYTHONPATH=src python -P bench/status.py [--runs 7] [--keep]
+``--baseline OTHER/src`` times the same status from another checkout too (e.g. main before a
+change), in the same interleaved rounds.
+
+Usage: PYTHONPATH=src python -P bench/status.py [--runs 7] [--keep] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -149,6 +152,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout's src folder: its status, timed alongside"
+    )
     args = parser.parse_args()
     from sqlalchemy.engine import make_url
 
@@ -214,6 +220,17 @@ def main() -> None:
             _summary_dbmedic,
         ),
     ]
+    if args.baseline is not None:
+        commands.insert(
+            2,
+            (
+                f"  {args.baseline}"[:30],
+                [*py, "--app", str(laravel_app), "--db", laravel_url],
+                {**cached, "PYTHONPATH": str(args.baseline.resolve())},
+                laravel_app,
+                _summary_dbmedic,
+            ),
+        )
     if Path(dbmate).exists():
         commands.append(
             ("dbmate status (npm)", [dbmate, "status"], dbmate_env, dbmate_app, _summary_dbmate)
