@@ -494,6 +494,7 @@ def _promote(run: _Run, step: Step) -> str:
         run.db, run.shadow, step, fw=fw, root=run.app, folder=run.journal.directory,
         run=lambda sql, numbers: run_sql_statements(run, step, sql, numbers),
         migrate=lambda: _migrate(run, step),
+        moved=None if run.fault is None else lambda: run.fault.fire(run.db, step.number, "moved"),
     )  # fmt: skip
 
 

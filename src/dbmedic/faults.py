@@ -6,8 +6,9 @@ The fault-injection tests (``tests/test_faults.py``) run ``dbmedic fix`` with
 - ``<step>``: the plan's step number;
 - ``<where>``: ``before`` (the step's ``step-start`` is journaled, nothing of it ran), ``after``
   (its ``step-end`` is journaled), ``statement:<k>`` (inside an SQL step, after its k-th
-  statement ran) or ``migration:<k>`` (inside a framework migrate step, after its k-th migration
-  was recorded; for frameworks whose migrate reports progress per migration);
+  statement ran), ``migration:<k>`` (inside a framework migrate step, after its k-th migration
+  was recorded; for frameworks whose migrate reports progress per migration) or ``moved``
+  (inside a promote-shadow step: the shadow moved into the target, the proof not yet made);
 - ``<action>``: ``kill`` (SIGKILL this process), ``int`` (SIGINT: Ctrl-C), ``error`` (the step
   fails as a statement error would), ``killconn`` (every other session on the target database is
   killed from a new session: ``KILL`` / ``pg_terminate_backend``), ``readonly`` (the run's backup

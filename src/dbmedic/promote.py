@@ -460,10 +460,12 @@ def promote(
     folder: Path,
     run: RunStatements,
     migrate: Migrate,
+    moved: Callable[[], object] | None = None,
 ) -> str:
     """Writes: move the rehearsed ``shadow`` into the (recreated, empty) target ``db`` and prove
     it equal; the step's detail. Runs ``migrate`` instead when the shadow is not this step's or
-    changed since the plan. Raises StepFailed (the run then rolls back)."""
+    changed since the plan. ``moved`` is called between the move and the proof (the fault
+    tests break the run there). Raises StepFailed (the run then rolls back)."""
     from dbmedic.inspect import inspect_schema
 
     promoter = _for(db)
@@ -474,6 +476,8 @@ def promote(
     rows = tracking_rows(shadow, fw, root)
     _save(folder, step.number, expected, rows)
     promoter.move(db, shadow, step, run)
+    if moved is not None:
+        moved()
     return _prove(db, expected, rows, fw, root, step)
 
 

@@ -389,6 +389,7 @@ def rollback_run(
         with RepairLock(db, break_stale=break_stale_lock):
             backup = _checked_backup(record)
             if backup is None:
+                _drop_leftover_shadows(db, record.load_plan())  # ours, made for the run
                 raise RunMismatch(
                     f"run {run_id} has no backup to roll back to (it stopped before its "
                     "backup finished, so it changed nothing)",
