@@ -52,3 +52,14 @@ def apply_guard(root: Path, guard: Guard) -> str:
 def columns_of(url: str, table: str) -> list[str]:
     with open_reference(url) as db, db.connect() as conn:
         return list(db.dialect.inspect(conn, db.info).tables[table].columns)
+
+
+def schema_and_tracking_rows(url: str) -> tuple[object, list[tuple[object, ...]]]:
+    """Schema and dbmate tracking rows: what diagnose and lint must leave exactly as found."""
+    with open_reference(url) as db, db.connect() as conn:
+        schema = db.dialect.inspect(conn, db.info)
+        rows = [
+            tuple(r)
+            for r in conn.exec_driver_sql("SELECT version FROM schema_migrations ORDER BY 1")
+        ]
+    return schema.tables, rows

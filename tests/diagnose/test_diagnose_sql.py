@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from diagnose_helpers import shadow_databases, write_dbmate
+from diagnose_helpers import schema_and_tracking_rows, shadow_databases, write_dbmate
 from sqlalchemy import create_engine, text
 
 from dbmedic import api
-from dbmedic.connect import open_reference
 from dbmedic.diagnosis import Evidence, Strategy
 from dbmedic.errorclass import ErrorClass as E
 from dbmedic.errors import ConfigError
@@ -143,16 +142,6 @@ def test_failure_kinds_mariadb(backend: str, db_url: str, tmp_path: Path, case: 
     run_case(tmp_path, db_url, case)
 
 
-def _schema_and_rows(url: str) -> tuple[object, list[tuple[object, ...]]]:
-    with open_reference(url) as db, db.connect() as conn:
-        schema = db.dialect.inspect(conn, db.info)
-        rows = [
-            tuple(r)
-            for r in conn.exec_driver_sql("SELECT version FROM schema_migrations ORDER BY 1")
-        ]
-    return schema.tables, rows
-
-
 @pytest.mark.backend("mariadb")
 def test_permission_denied_is_read_from_the_record(
     backend: str, db_url: str, tmp_path: Path, mariadb_user: object
@@ -227,7 +216,7 @@ def test_read_only_user_with_shadow_grants(
         "GRANT SELECT ON `{db}`.* TO {user}",
         "GRANT ALL ON `%\\_dbmedic\\_shadow\\_%`.* TO {user}",
     )
-    before = _schema_and_rows(db_url)
+    before = schema_and_tracking_rows(db_url)
 
     d = api.diagnose(root, reader)
     lint = api.lint(root, reader)
@@ -237,7 +226,7 @@ def test_read_only_user_with_shadow_grants(
     assert d.recommendation.strategy is Strategy.RESUME
     assert lint.evidence is Evidence.REHEARSED and lint.failure_predicted
     assert "Pw-diag-" not in str(d.to_dict()) + str(lint.to_dict())
-    assert _schema_and_rows(db_url) == before
+    assert schema_and_tracking_rows(db_url) == before
 
 
 @pytest.mark.backend("mariadb")
@@ -248,7 +237,7 @@ def test_without_shadow_privilege_the_answer_is_simulated(
     root = project(tmp_path, case)
     assert not api.migrate(root, db_url).result.ok
     reader = mariadb_user(db_url, "GRANT SELECT ON `{db}`.* TO {user}")  # type: ignore[operator]
-    before = _schema_and_rows(db_url)
+    before = schema_and_tracking_rows(db_url)
 
     d = api.diagnose(root, reader)
     lint = api.lint(root, reader)
@@ -261,7 +250,7 @@ def test_without_shadow_privilege_the_answer_is_simulated(
     assert d.option(Strategy.RESET).predicted_ok is False  # type: ignore[union-attr]
     assert d.recommendation.strategy is Strategy.RESUME
     assert lint.evidence is Evidence.SIMULATED and lint.failure_predicted
-    assert _schema_and_rows(db_url) == before
+    assert schema_and_tracking_rows(db_url) == before
 
 
 def test_shadow_is_dropped_when_the_rehearsal_is_interrupted(

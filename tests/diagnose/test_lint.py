@@ -12,26 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from diagnose_helpers import write_dbmate
+from diagnose_helpers import schema_and_tracking_rows, write_dbmate
 from typer.testing import CliRunner
 
 from dbmedic import api
 from dbmedic.cli import app
-from dbmedic.connect import open_reference
 from migration_helpers import run_cli
 
 USERS = {"001_users": "CREATE TABLE users (id integer primary key, email varchar(100));"}
-
-
-def _state(url: str) -> tuple[object, list[tuple[object, ...]]]:
-    """Schema and tracking rows: what lint must leave exactly as it found them."""
-    with open_reference(url) as db, db.connect() as conn:
-        schema = db.dialect.inspect(conn, db.info)
-        rows = [
-            tuple(r)
-            for r in conn.exec_driver_sql("SELECT version FROM schema_migrations ORDER BY 1")
-        ]
-    return schema.tables, rows
 
 
 def _project(tmp_path: Path, url: str, pending: dict[str, str]) -> Path:
@@ -54,7 +42,7 @@ def test_predicted_failure_exits_1_with_migration_and_error(
         "002_again": "-- the column exists since 001\nALTER TABLE users ADD COLUMN email varchar(100);",
         "003_later": "CREATE TABLE later_things (id integer primary key);",
     })  # fmt: skip
-    before = _state(db_url)
+    before = schema_and_tracking_rows(db_url)
 
     code, data = _lint(root, db_url)
 
@@ -68,7 +56,7 @@ def test_predicted_failure_exits_1_with_migration_and_error(
     assert "email" in bad["error"] and "duplicate column" in bad["error"].lower()
     assert bad["line"] == 3 and bad["file"] == "db/migrations/002_again.sql"
     assert data["guard"]["migration"] == "002"
-    assert _state(db_url) == before
+    assert schema_and_tracking_rows(db_url) == before
 
 
 @pytest.mark.backend("sqlite", "mariadb")
@@ -77,7 +65,7 @@ def test_all_pass_exits_0(backend: str, db_url: str, tmp_path: Path) -> None:
         "002_phone": "ALTER TABLE users ADD COLUMN phone varchar(20);",
         "003_later": "CREATE TABLE IF NOT EXISTS later_things (id integer primary key);",
     })  # fmt: skip
-    before = _state(db_url)
+    before = schema_and_tracking_rows(db_url)
 
     code, data = _lint(root, db_url)
 
@@ -92,7 +80,7 @@ def test_all_pass_exits_0(backend: str, db_url: str, tmp_path: Path) -> None:
     assert flagged["002"]["unguarded"] == ["ALTER TABLE users ADD COLUMN phone varchar(20)"]
     assert flagged["003"]["idempotent"] is True and flagged["003"]["unguarded"] == []
     assert data["guard"] is None
-    assert _state(db_url) == before
+    assert schema_and_tracking_rows(db_url) == before
 
 
 @pytest.mark.backend("sqlite")
