@@ -178,3 +178,15 @@ def test_mysql_preferred_tls_context_verifies_what_pymysqls_own_does() -> None:
 
     asked = _connection_class()(host="127.0.0.1", ssl_verify_cert=True, defer_connect=True)
     assert asked._ssl_required and asked.ctx.verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.backend("mariadb")
+def test_engine_connections_use_the_driver_paths_connection_class(db_url: str) -> None:
+    """Pooled SQLAlchemy connections (migrate, fix, backups) get the same TLS context shortcut."""
+    from dbmedic.connect import open_target
+    from dbmedic.dialects.mysql import _connection_class
+
+    with open_target(db_url) as db, db.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert type(raw) is _connection_class()
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
