@@ -133,3 +133,18 @@ def test_lock_is_released_when_a_run_stops_on_an_exception(
         "sync", incident.app, incident.staging, reference=incident.production, yes=True
     )
     assert outcome.verdict is Verdict.DONE
+
+
+def test_runs_started_in_the_same_second_are_listed_in_start_order(tmp_path: Path) -> None:
+    """Run ids carry the second only; the list follows the journals' start times, so the
+    newest run is last even when its random suffix sorts first."""
+    folder = tmp_path / ".dbmedic" / "runs"
+    for run_id, at in (("20261126T094100Z-ffff", "00.100"), ("20261126T094100Z-0000", "00.900")):
+        (folder / run_id).mkdir(parents=True)
+        (folder / run_id / "plan.json").write_text('{"steps": []}')
+        start = {"event": "run-start", "time": f"2026-11-26T09:41:{at}Z", "strategy": "sync"}
+        (folder / run_id / "journal.jsonl").write_text(json.dumps(start) + "\n")
+    assert [r.id for r in list_runs(tmp_path)] == [
+        "20261126T094100Z-ffff",
+        "20261126T094100Z-0000",
+    ]

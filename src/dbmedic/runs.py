@@ -280,8 +280,10 @@ def list_runs(state_dir: Path | str) -> list[RunSummary]:
     folder = runs_dir(state_dir)
     if not folder.is_dir():
         return []
-    return [
-        read_run(state_dir, d.name).summary()
-        for d in sorted(folder.iterdir())
-        if (d / "journal.jsonl").is_file()
+    records = [
+        read_run(state_dir, d.name) for d in folder.iterdir() if (d / "journal.jsonl").is_file()
     ]
+    # Run ids carry the start second only, so two runs in one second sort by their journals'
+    # millisecond start times.
+    records.sort(key=lambda r: (str(r.events[0].get("time", "")), r.id))
+    return [r.summary() for r in records]
