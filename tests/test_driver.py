@@ -190,3 +190,99 @@ def test_engine_connections_use_the_driver_paths_connection_class(db_url: str) -
         raw = conn.connection.dbapi_connection
         assert type(raw) is _connection_class()
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "suits"),
+    [
+        ({"host": "127.0.0.1", "port": 3306, "user": "root"}, True),
+        ({"host": "::1", "user": "app", "password": "p", "database": "d"}, True),
+        ({"host": "localhost", "unix_socket": "/run/mysqld/mysqld.sock"}, True),
+        ({"host": "localhost", "user": "root"}, False),  # Connector/C: the socket; PyMySQL: TCP
+        ({"host": "db.example.com", "user": "app"}, False),  # PyMySQL would prefer TLS
+        ({"user": "root"}, False),  # no host: PyMySQL means TCP to localhost
+        ({"host": "127.0.0.1", "ssl_ca": "/ca.pem"}, False),
+    ],
+)
+def test_mysqlclient_is_used_only_where_it_connects_like_pymysql(
+    kwargs: dict[str, object], suits: bool
+) -> None:
+    from dbmedic.dialects.mysql import cdriver
+
+    assert cdriver.suits(kwargs) is suits
+
+
+@pytest.mark.backend("mariadb")
+def test_both_mysql_drivers_read_the_same_schema_and_status(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With mysqlclient installed a loopback URL is read through it (C row decoding, a quarter
+    of ``status``'s start-up saved); without it through PyMySQL. Schema, migration states and
+    table count are the same either way, NULLs, booleans, dates and unicode included."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic import api
+    from dbmedic.dialects.mysql import cdriver
+
+    url = db_factory.new()
+    assert DbUrl.parse(url).host == "127.0.0.1"
+    run_sql(
+        url,
+        _tables("mariadb", 3)
+        + """
+CREATE TABLE odd (id BIGINT UNSIGNED PRIMARY KEY, flag TINYINT(1) DEFAULT 1,
+  price DECIMAL(12,4) DEFAULT '0.5000', born DATE DEFAULT '2000-01-01',
+  note VARCHAR(20) COMMENT 'naïve 🚀', blob_col VARBINARY(8) DEFAULT NULL,
+  kind ENUM('a','b') NOT NULL DEFAULT 'a');
+CREATE TABLE schema_migrations (version VARCHAR(128) PRIMARY KEY);
+INSERT INTO schema_migrations VALUES ('20250101000000');""",
+    )
+    app = tmp_path / "app"
+    (app / "db" / "migrations").mkdir(parents=True)
+    for version in ("20250101000000", "20250102000000"):
+        (app / "db" / "migrations" / f"{version}_step.sql").write_text(
+            f"-- migrate:up\nCREATE TABLE s{version} (id INT);\n-- migrate:down\n"
+        )
+
+    def read() -> tuple[object, object, str]:
+        with open_reference(url) as db, db.driver_connect() as conn:
+            assert isinstance(conn, DriverConnection)
+            import pymysql
+
+            module = (
+                "pymysql"
+                if isinstance(conn.dbapi_connection, pymysql.Connection)
+                else (type(conn.dbapi_connection).__module__)
+            )
+            schema = db.dialect.inspect(conn, db.info)
+        report = api.status(app, url, framework="dbmate").to_dict()
+        report.pop("seconds")
+        return schema, report, module
+
+    c_schema, c_status, c_module = read()
+    monkeypatch.setattr(cdriver, "driver", lambda: None)
+    py_schema, py_status, py_module = read()
+    assert c_module.startswith("MySQLdb") and py_module.startswith("pymysql")
+    assert c_schema == py_schema
+    assert c_status == py_status
+    assert [m["state"] for m in c_status["migrations"]] == ["applied", "pending"]  # type: ignore[index]
+
+
+def test_a_connect_timeout_is_one_sentence_with_either_driver() -> None:
+    """PyMySQL says 2003 "(timed out)"; Connector/C says 2013 "Lost connection ... at
+    'handshake ...', system error: 110". Both read as a server that cannot be reached."""
+    from dbmedic.dialects.mysql import MySQL
+
+    c_side = type("OperationalError", (Exception,), {})(
+        2013,
+        "Lost connection to server at 'handshake: reading initial communication packet', "
+        "system error: 110",
+    )
+    py_side = type("OperationalError", (Exception,), {})(
+        2003, "Can't connect to MySQL server on 'db.example.com' (timed out)"
+    )
+    assert MySQL().describe_error(c_side) == (
+        "cannot reach the server (no answer within the connect timeout)"
+    )
+    assert MySQL().describe_error(py_side) == (
+        "cannot reach the server at 'db.example.com' (timed out)"
+    )

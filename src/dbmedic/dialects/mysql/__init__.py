@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbmedic.dialects.base import Dialect, ServerInfo, SqlFiles, register, setting_word
+from dbmedic.dialects.mysql import cdriver
 from dbmedic.dialects.mysql.quoting import quote_ident
 
 if TYPE_CHECKING:
@@ -176,13 +177,27 @@ class MySQL(Dialect):
         return kwargs
 
     def connect_driver(self, url: DbUrl, read_only: bool) -> DriverConnection | None:
-        """A PyMySQL connection with :meth:`driver_args`; None when those need SQLAlchemy."""
+        """A connection with :meth:`driver_args`: mysqlclient's where :mod:`.cdriver` finds it
+        equivalent, else PyMySQL's; None when those arguments need SQLAlchemy."""
         kwargs = self.driver_args(url)
         if kwargs is None:
             return None
-        import pymysql
-
         from dbmedic.driver import DriverConnection, DriverError
+
+        c_error = cdriver.error_class() if cdriver.suits(kwargs) else None
+        if c_error is not None:
+            try:
+                raw = cdriver.connect(kwargs)
+                self.on_connect(raw, read_only)
+                return DriverConnection(
+                    raw, c_error, reopen=lambda: self.connect_driver(url, read_only)
+                )
+            except c_error as e:
+                # Connector/C reports a refused port as errno 115 ("in progress"); PyMySQL,
+                # below, fails at once too and says why.
+                if not (e.args and e.args[0] in (2002, 2003)):
+                    raise DriverError(e) from e
+        import pymysql
 
         try:
             raw = _connection_class()(**kwargs)
@@ -324,6 +339,8 @@ def _describe(code: int | None, message: str) -> str:
         reason = message.rsplit("(", 1)[-1].rstrip(")") if "(" in message else "no answer"
         reason = re.sub(r"\[Errno -?\d+\]\s*", "", reason).strip().lower()
         return f"cannot reach the server at '{_named('on', message)}' ({reason})"
+    if code == 2013 and "handshake" in message:  # Connector/C, when connect_timeout runs out
+        return "cannot reach the server (no answer within the connect timeout)"
     if code in (2006, 2013):
         return "the connection to the server was lost"
     if code == 1040:
