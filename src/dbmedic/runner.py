@@ -17,7 +17,9 @@ statement_index, statement_sha, state, error, updated_at)``, rather than a file 
 - on MySQL the row for a statement is committed right after the statement's own implicit commit.
 
 It is only there while something is unfinished: a migration's rows are deleted when it completes,
-and the table is dropped when it is empty, so a healthy database carries nothing of dbmedic's.
+and the table is dropped at the end of a run that leaves it empty, so a healthy database carries
+nothing of dbmedic's (a run killed between two migrations may leave it empty; the next run drops
+it). Within a run, one INSERT per statement is all the journal costs.
 The statement SHA-256 detects a file edited since its statements ran; a resume refuses then.
 """
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -95,10 +97,7 @@ def read_journal(db: Database, conn: Connection | DriverConnection) -> list[Jour
     ]
 
 
-def _ensure_journal(db: Database, conn: Connection) -> None:
-    if journal_exists(db, conn):
-        return
-
+def _create_journal(db: Database, conn: Connection) -> None:
     def q(name: str) -> str:
         return _q(db, name)
 
@@ -111,40 +110,77 @@ def _ensure_journal(db: Database, conn: Connection) -> None:
     )
 
 
-def _journal(
-    db: Database,
-    conn: Connection,
-    version: str,
-    index: int,
-    statement: Statement,
-    state: str,
-    error: str | None = None,
-) -> None:
-    from sqlalchemy import text
+class _RunJournal:
+    """The journal as one run of :func:`run_migrations` writes it: whether the table exists is
+    known from the run's start, so a statement costs one INSERT (no catalog lookup, no
+    DELETE), and the table, created at the first entry, is dropped at the run's end when
+    nothing unfinished is left in it (it used to be created and dropped for every migration,
+    two DDL statements and their file operations per migration on InnoDB)."""
 
-    _ensure_journal(db, conn)
-    t = _q(db, JOURNAL_TABLE)
-    conn.execute(
-        text(
-            f"DELETE FROM {t} WHERE {_q(db, 'version')} = :v AND {_q(db, 'statement_index')} = :i"
-        ),
-        {"v": version, "i": index},
-    )
-    cols = ("version", "statement_index", "statement_sha", "state", "error", "updated_at")
-    conn.execute(
-        text(
-            f"INSERT INTO {t} ({', '.join(_q(db, c) for c in cols)})"
-            " VALUES (:v, :i, :sha, :state, :error, :at)"
-        ),
-        {
-            "v": version,
-            "i": index,
-            "sha": statement.sha,
-            "state": state,
-            "error": error[:2000] if error else None,
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
+    def __init__(self, db: Database, conn: Connection, entries: Sequence[JournalEntry]) -> None:
+        self.db, self.conn = db, conn
+        self.present = bool(entries) or journal_exists(db, conn)
+        self.versions = {e.version for e in entries}
+        """Versions with rows in the table."""
+
+    def _table(self) -> str:
+        if not self.present:
+            _create_journal(self.db, self.conn)
+            self.present = True
+        return _q(self.db, JOURNAL_TABLE)
+
+    def start(self, version: str, index: int) -> None:
+        """Before statement ``index`` of ``version`` runs: drop the rows from that statement
+        on (the failure of an earlier run, and anything after it)."""
+        if version in self.versions:
+            from sqlalchemy import text
+
+            q = self.db.dialect.quote
+            self.conn.execute(
+                text(
+                    f"DELETE FROM {self._table()} WHERE {q('version')} = :v"
+                    f" AND {q('statement_index')} >= :i"
+                ),
+                {"v": version, "i": index},
+            )
+
+    def write(
+        self, version: str, index: int, statement: Statement, state: str, error: str | None = None
+    ) -> None:
+        from sqlalchemy import text
+
+        cols = ("version", "statement_index", "statement_sha", "state", "error", "updated_at")
+        self.conn.execute(
+            text(
+                f"INSERT INTO {self._table()} ({', '.join(_q(self.db, c) for c in cols)})"
+                " VALUES (:v, :i, :sha, :state, :error, :at)"
+            ),
+            {
+                "v": version,
+                "i": index,
+                "sha": statement.sha,
+                "state": state,
+                "error": error[:2000] if error else None,
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+        self.versions.add(version)
+
+    def finish(self, version: str) -> None:
+        """``version`` is recorded as applied: its rows go."""
+        if version in self.versions:
+            from sqlalchemy import text
+
+            self.conn.execute(
+                text(f"DELETE FROM {self._table()} WHERE {_q(self.db, 'version')} = :v"),
+                {"v": version},
+            )
+            self.versions.discard(version)
+
+    def close(self) -> None:
+        """At the end of the run: the table goes when nothing unfinished is left in it."""
+        if self.present and not self.versions:
+            _drop_journal_if_empty(self.db, self.conn)
 
 
 def forget(db: Database, versions: Sequence[str]) -> None:
@@ -167,7 +203,12 @@ def _clear(db: Database, conn: Connection, version: str) -> None:
         return
     t = _q(db, JOURNAL_TABLE)
     conn.execute(text(f"DELETE FROM {t} WHERE {_q(db, 'version')} = :v"), {"v": version})
-    left = conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+    _drop_journal_if_empty(db, conn)
+
+
+def _drop_journal_if_empty(db: Database, conn: Connection) -> None:
+    t = _q(db, JOURNAL_TABLE)
+    left = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar_one()
     if not left:
         conn.exec_driver_sql(f"DROP TABLE {t}")
 
@@ -201,6 +242,69 @@ def resume_point(migration: SqlMigration, entries: Sequence[JournalEntry]) -> in
     return count
 
 
+def _run_each(
+    db: Database,
+    conn: Connection,
+    migrations: Sequence[SqlMigration],
+    entries: Sequence[JournalEntry],
+    journal: _RunJournal,
+    record: Record,
+    applied: list[str],
+    progress: Progress | None,
+) -> MigrateResult | None:
+    """Run ``migrations`` in order, appending each applied one to ``applied``; the failure, or
+    None when all ran."""
+    from sqlalchemy.exc import DBAPIError
+
+    for number, migration in enumerate(migrations):
+        if progress:
+            progress(number, len(migrations), migration.version)
+        transactional = migration.transaction and db.dialect.transactional_ddl
+        skip = 0 if transactional else resume_point(migration, entries)
+        index = skip
+        try:
+            if transactional:
+                conn.exec_driver_sql("BEGIN")
+            else:
+                journal.start(migration.version, skip)
+            for index in range(skip, len(migration.statements)):
+                statement = migration.statements[index]
+                conn.exec_driver_sql(statement.text)
+                if not transactional:
+                    journal.write(migration.version, index, statement, DONE)
+            index = len(migration.statements)
+            record(conn, migration.version)
+            journal.finish(migration.version)
+            if transactional:
+                conn.exec_driver_sql("COMMIT")
+        except DBAPIError as e:
+            if transactional:
+                conn.exec_driver_sql("ROLLBACK")
+                journal.start(migration.version, 0)  # an earlier run's failure of it
+            error = scrub(db.dialect.describe_error(e))
+            total = len(migration.statements)
+            failed = migration.statements[index] if index < total else None
+            if failed is not None:
+                journal.write(migration.version, index, failed, FAILED, error)
+            return MigrateResult(
+                ok=False,
+                applied=tuple(applied),
+                failed=migration.version,
+                error=error,
+                statement=scrub(failed.text) if failed is not None else None,
+                extra=(
+                    ("file", migration.file),
+                    ("line", str(failed.line if failed is not None else 0)),
+                    ("statement_index", str(index)),
+                    ("statements_done", str(0 if transactional else index)),
+                    ("statements_total", str(total)),
+                    ("resumed_at", str(skip)),
+                ),
+            )
+        applied.append(migration.version)
+    return None
+
+
 def run_migrations(
     db: Database,
     migrations: Sequence[SqlMigration],
@@ -213,58 +317,16 @@ def run_migrations(
     Returns a MigrateResult; a statement the server rejects is a result (``ok=False``), not an
     exception. Raises MigrationError when the journal does not match the files.
     """
-    from sqlalchemy.exc import DBAPIError
-
     started = time.monotonic()
     applied: list[str] = []
     with db.connect() as raw:
         conn = raw.execution_options(isolation_level="AUTOCOMMIT", no_parameters=True)
         entries = read_journal(db, conn)
-        for number, migration in enumerate(migrations):
-            if progress:
-                progress(number, len(migrations), migration.version)
-            transactional = migration.transaction and db.dialect.transactional_ddl
-            skip = resume_point(migration, entries)
-            index = skip
-            try:
-                if transactional:
-                    skip = index = 0
-                    conn.exec_driver_sql("BEGIN")
-                for index in range(skip, len(migration.statements)):
-                    statement = migration.statements[index]
-                    conn.exec_driver_sql(statement.text)
-                    if not transactional:
-                        _journal(db, conn, migration.version, index, statement, DONE)
-                index = len(migration.statements)
-                record(conn, migration.version)
-                if transactional:
-                    conn.exec_driver_sql("COMMIT")
-            except DBAPIError as e:
-                if transactional:
-                    conn.exec_driver_sql("ROLLBACK")
-                error = scrub(db.dialect.describe_error(e))
-                total = len(migration.statements)
-                failed = migration.statements[index] if index < total else None
-                if failed is not None:
-                    _journal(db, conn, migration.version, index, failed, FAILED, error)
-                return MigrateResult(
-                    ok=False,
-                    applied=tuple(applied),
-                    failed=migration.version,
-                    error=error,
-                    statement=scrub(failed.text) if failed is not None else None,
-                    seconds=time.monotonic() - started,
-                    extra=(
-                        ("file", migration.file),
-                        ("line", str(failed.line if failed is not None else 0)),
-                        ("statement_index", str(index)),
-                        ("statements_done", str(0 if transactional else index)),
-                        ("statements_total", str(total)),
-                        ("resumed_at", str(skip)),
-                    ),
-                )
-            _clear(db, conn, migration.version)
-            applied.append(migration.version)
+        journal = _RunJournal(db, conn, entries)
+        failure = _run_each(db, conn, migrations, entries, journal, record, applied, progress)
+        journal.close()  # not after an interruption: what ran is in the journal, table and all
+        if failure is not None:
+            return replace(failure, seconds=time.monotonic() - started)
         if progress:
             progress(len(migrations), len(migrations), "")
     return MigrateResult(ok=True, applied=tuple(applied), seconds=time.monotonic() - started)

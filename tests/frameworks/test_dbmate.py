@@ -184,6 +184,15 @@ def test_transactional_failure_leaves_nothing_but_the_journal(tmp_path: Path, db
     assert "countries" in dict(failed.extra)["error"]
     assert dbmate_status(tmp_path, db_url) == {"20240201000000_shop.sql": False}
 
+    again = api.migrate(tmp_path, db_url)  # the same failure replaces the journal's row
+    assert not again.result.ok and again.status.internal_tables == (JOURNAL_TABLE,)
+    with open_target(db_url) as db, db.connect() as conn:
+        assert [(e.statement_index, e.state) for e in read_journal(db, conn)] == [(2, "failed")]
+    with create_engine(db_url).begin() as conn:  # the cause fixed outside the migration
+        conn.exec_driver_sql(COUNTRIES)
+    fixed = api.migrate(tmp_path, db_url)
+    assert fixed.result.ok and fixed.status.internal_tables == ()  # the journal went with it
+
 
 def test_dbmate_url_from_dotenv_and_transaction_option(tmp_path: Path) -> None:
     from dbmedic.frameworks import get_framework
