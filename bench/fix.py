@@ -19,7 +19,15 @@ N runs each, medians:
 Targets (issue 7): sync within 3x of the dump-and-pipe, resume within 2x of the full migrate,
 reset within 1.2x of the full migrate plus the backup.
 
+With ``--laravel`` the same incident is a Laravel 8 app (:func:`dbmedic.demo.render_laravel.
+write_laravel_app`), built by ``php artisan migrate``; every strategy then runs the framework
+through artisan (and the default post-fix hooks, ``cache:clear`` and ``config:clear``), reset's
+copy of the app guards the failing column with ``Schema::hasColumn``, and the full migrate is
+Laravel's own ``php artisan migrate --force`` of that app on an empty database: the comparison
+issue 7 names.
+
 Usage: PYTHONPATH=src python bench/fix.py [--runs 3] [--only sync,resume,reset,manual] [--keep]
+                                          [--laravel]
 """
 
 from __future__ import annotations
@@ -154,6 +162,58 @@ def build(workdir: Path) -> tuple[Path, Path]:
     return app, fixed
 
 
+_LARAVEL_COLUMN = "$table->integer('priority')->default(999)->after('is_default');"
+
+
+def build_laravel(workdir: Path) -> tuple[Path, Path]:
+    """As :func:`build`, with the Laravel rendering built by artisan; the guarded copy is what
+    diagnose proposes (``Schema::hasColumn``)."""
+    from dbmedic.connect import open_target
+    from dbmedic.demo.render_laravel import write_laravel_app
+    from dbmedic.frameworks import get_framework
+
+    app = write_laravel_app(workdir / "app", "mariadb")
+    history = write_laravel_app(workdir / "production-history", "mariadb", era="production")
+    fixed = write_laravel_app(workdir / "app-idempotent", "mariadb")
+    failing = next((fixed / "database" / "migrations").glob("2025_10_23_162250*.php"))
+    text = failing.read_text()
+    assert _LARAVEL_COLUMN in text, "the demo's failing migration changed; update the guard"
+    guarded = (
+        "if (!Schema::hasColumn('policy_configurations', 'priority')) {\n"
+        f"                {_LARAVEL_COLUMN}\n            }}"
+    )
+    failing.write_text(text.replace(_LARAVEL_COLUMN, guarded))
+    fw = get_framework("laravel")
+    with open_target(_recreate(NAMES["prod"])) as db:
+        assert fw.migrate(db, history).ok
+    with open_target(_recreate(NAMES["template"])) as db:
+        result = fw.migrate(db, app)
+        assert result.failed is not None and result.failed.startswith("2025_10_23_162250")
+        _fill(db)
+    print(f"built (Laravel): staging failed at {result.failed}: {result.error}")
+    return app, fixed
+
+
+def artisan_migrate(fixed: Path, workdir: Path) -> float:
+    """Laravel's own full migrate: ``php artisan migrate --force`` of the guarded app on an
+    empty database (the app's .env points there; only artisan is timed)."""
+    from dbmedic.demo.render_laravel import write_laravel_app
+
+    fresh = _recreate(NAMES["fresh"])
+    by_hand = workdir / "app-by-hand"
+    shutil.rmtree(by_hand, ignore_errors=True)
+    write_laravel_app(by_hand, "mariadb", database_url=fresh)
+    shutil.rmtree(by_hand / "database" / "migrations")
+    shutil.copytree(fixed / "database" / "migrations", by_hand / "database" / "migrations")
+    started = time.perf_counter()
+    proc = subprocess.run(["php", "artisan", "migrate", "--force"], cwd=by_hand,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"php artisan migrate failed: {(proc.stdout + proc.stderr)[-800:]}")
+    return seconds
+
+
 def run(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
@@ -184,6 +244,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="sync,resume,reset,manual")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--laravel", action="store_true", help="the Laravel rendering instead")
     args = parser.parse_args()
     only = set(args.only.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="dbmedic-bench-fix-"))
@@ -193,7 +254,7 @@ def main() -> None:
     summary: dict[str, str] = {}
     load = os.getloadavg()[0]
     try:
-        app, fixed = build(workdir)
+        app, fixed = build_laravel(workdir) if args.laravel else build(workdir)
         for _ in range(args.runs):
             for strategy in (s for s in STRATEGIES if s in only):
                 seconds, out = fix(strategy, fixed if strategy == "reset" else app, workdir, env)
@@ -216,6 +277,9 @@ def main() -> None:
             s, _ = run([sys.executable, "-c", BOOT, "backup", staging, "--dir", str(backups)],
                        env, workdir)  # fmt: skip
             times.setdefault("backup", []).append(s)
+            if args.laravel:
+                times.setdefault("migrate", []).append(artisan_migrate(fixed, workdir))
+                continue
             fresh = _recreate(NAMES["fresh"])
             s, _ = run([sys.executable, "-c", BOOT, "migrate", "--app", str(fixed), "--db", fresh],
                        env, workdir)  # fmt: skip
@@ -230,7 +294,10 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"\nmedians of {args.runs} runs, seconds; load average at start {load:.1f}")
+    print(
+        f"\nmedians of {args.runs} runs, seconds; load average at start {load:.1f}, "
+        f"at the end {os.getloadavg()[0]:.1f}; {'Laravel 8' if args.laravel else 'dbmate'}"
+    )
     print(f"| {'route':<70} | {'median s':>8} |")
     print(f"|{'-' * 72}|{'-' * 10}:|")
     for strategy in (s for s in STRATEGIES if s in med):
@@ -239,7 +306,8 @@ def main() -> None:
         for key, values in steps.get(strategy, {}).items():
             print(f"|   {key:<68} | {statistics.median(values):8.2f} |")
     rows = (("pipe", "`mariadb-dump --no-data prod | mariadb staging` (manual)"),
-            ("migrate", "dbmedic migrate, all 185 migrations on an empty database"),
+            ("migrate", "php artisan migrate --force, all 185 migrations on an empty database"
+             if args.laravel else "dbmedic migrate, all 185 migrations on an empty database"),
             ("backup", "dbmedic backup of staging"))  # fmt: skip
     for key, what in rows:
         if key in med:
