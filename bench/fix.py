@@ -137,10 +137,8 @@ def _fill(db: object) -> None:
 
 def build(workdir: Path) -> tuple[Path, Path]:
     """The app, its idempotent copy (for reset); production and the staging template."""
-    from dbmedic.connect import open_target
     from dbmedic.demo.render_dbmate import render
     from dbmedic.demo.spec import incident_app
-    from dbmedic.frameworks import get_framework
 
     spec = incident_app()
     app, history = workdir / "app", workdir / "production-history"
@@ -151,15 +149,24 @@ def build(workdir: Path) -> tuple[Path, Path]:
     failing = next((fixed / "db" / "migrations").glob("20251023162250*.sql"))
     text = failing.read_text()
     failing.write_text(re.sub(r"(?i)\badd column ", "ADD COLUMN IF NOT EXISTS ", text, count=1))
-    fw = get_framework("dbmate")
+    _build_databases("dbmate", history, app, "20251023162250")
+    return app, fixed
+
+
+def _build_databases(framework: str, history: Path, app: Path, failing: str) -> None:
+    """Production from the whole history; the staging template stopped at ``failing``, with
+    default rows in its tables."""
+    from dbmedic.connect import open_target
+    from dbmedic.frameworks import get_framework
+
+    fw = get_framework(framework)
     with open_target(_recreate(NAMES["prod"])) as db:
         assert fw.migrate(db, history).ok
     with open_target(_recreate(NAMES["template"])) as db:
         result = fw.migrate(db, app)
-        assert result.failed is not None and result.failed.startswith("20251023162250")
+        assert result.failed is not None and result.failed.startswith(failing)
         _fill(db)
-    print(f"built: staging failed at {result.failed}: {result.error}")
-    return app, fixed
+    print(f"built ({framework}): staging failed at {result.failed}: {result.error}")
 
 
 _LARAVEL_COLUMN = "$table->integer('priority')->default(999)->after('is_default');"
@@ -168,9 +175,7 @@ _LARAVEL_COLUMN = "$table->integer('priority')->default(999)->after('is_default'
 def build_laravel(workdir: Path) -> tuple[Path, Path]:
     """As :func:`build`, with the Laravel rendering built by artisan; the guarded copy is what
     diagnose proposes (``Schema::hasColumn``)."""
-    from dbmedic.connect import open_target
     from dbmedic.demo.render_laravel import write_laravel_app
-    from dbmedic.frameworks import get_framework
 
     app = write_laravel_app(workdir / "app", "mariadb")
     history = write_laravel_app(workdir / "production-history", "mariadb", era="production")
@@ -183,14 +188,7 @@ def build_laravel(workdir: Path) -> tuple[Path, Path]:
         f"                {_LARAVEL_COLUMN}\n            }}"
     )
     failing.write_text(text.replace(_LARAVEL_COLUMN, guarded))
-    fw = get_framework("laravel")
-    with open_target(_recreate(NAMES["prod"])) as db:
-        assert fw.migrate(db, history).ok
-    with open_target(_recreate(NAMES["template"])) as db:
-        result = fw.migrate(db, app)
-        assert result.failed is not None and result.failed.startswith("2025_10_23_162250")
-        _fill(db)
-    print(f"built (Laravel): staging failed at {result.failed}: {result.error}")
+    _build_databases("laravel", history, app, "2025_10_23_162250")
     return app, fixed
 
 
