@@ -397,3 +397,39 @@ INSERT INTO many SELECT seq, IF(MOD(seq, 7) = 0, NULL, CONCAT('value ', seq, ' �
     target = new_name_url(db_factory)
     restore(made.path, target, create=True)  # raises when a checksum differs
     assert snapshot(target, checks) == before
+
+
+@pytest.mark.backend("mariadb")
+def test_mysql_keys_checksum_does_not_depend_on_chunks_or_escaping(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mysql-keys`` renders most chunks without QUOTE and escapes only those that need it:
+    a backup made that way restores and is verified by a check that cut the rows into other
+    chunks and escaped every one of them (and the other way round)."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic.backups import mysql
+
+    source = db_factory.new()
+    run_sql(
+        source,
+        MARIADB_SQL
+        + r""";
+CREATE TABLE mixed (id BIGINT PRIMARY KEY, s VARCHAR(60) COLLATE utf8mb4_bin NOT NULL,
+  t TEXT NULL, l VARCHAR(20) CHARACTER SET latin1 NULL, b VARBINARY(8) NULL, n INT NULL);
+INSERT INTO mixed SELECT seq, CONCAT('row ', seq, ' ü😀'),
+  CASE MOD(seq, 97) WHEN 0 THEN 'it''s' WHEN 1 THEN 'back\\slash' WHEN 2 THEN 'NULL'
+    WHEN 3 THEN NULL WHEN 4 THEN CHAR(0) WHEN 5 THEN CHAR(26) ELSE 'plain' END,
+  IF(MOD(seq, 5) = 0, NULL, 'é'), IF(MOD(seq, 7) = 0, NULL, UNHEX('27005C')), IF(MOD(seq, 3) = 0, NULL, seq)
+FROM seq_1_to_3000""",
+    )
+    checks = {**MARIADB_CHECKS, "mixed": "SELECT * FROM mixed ORDER BY id"}
+    before = snapshot(source, checks)
+    monkeypatch.setattr(mysql, "CHUNK_BYTES", 2048)
+    made = backup(source, tmp_path / "bk", tool="builtin")
+    methods = {t.name: t.method for t in made.manifest.tables}
+    assert methods["mixed"] == methods["awkward"] == "mysql-keys"
+    monkeypatch.setattr(mysql, "CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(mysql, "_needs_escape", lambda text, rows, quoted: True)
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)  # raises when a checksum differs
+    assert snapshot(target, checks) == before
