@@ -391,7 +391,7 @@ def _fetch_chunk(conn: Any, sql: str) -> tuple[Any, bytes]:
     """The rows of ``sql`` (one row literal each) and their literals joined into VALUES text."""
     if mysqlc.streams(conn):
         conn.query(sql)
-        got = conn.use_result().fetch_row(0)  # all rows; no copy into a stored result
+        got = conn.store_result().fetch_row(0)  # read with the GIL released, then built
     else:
         got = rows_of(conn, sql)
     try:
