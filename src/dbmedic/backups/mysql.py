@@ -156,6 +156,8 @@ class TableInfo:
     primary_key: tuple[str, ...]
     int_key: bool
     est_bytes: int
+    avg_row: int = 0
+    """Average row length in the catalog (0 when unknown): sizes the first chunk of a scan."""
 
     @property
     def column_list(self) -> str:
@@ -248,7 +250,7 @@ def _keyset_pieces(c: Column, escape: bool) -> list[str | tuple[str]]:
 
 
 _TABLES_SQL = """
-SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES
+SELECT TABLE_NAME, DATA_LENGTH, AVG_ROW_LENGTH FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
 """
 _COLUMNS_SQL = """
@@ -267,7 +269,9 @@ def table_infos(conn: Any) -> dict[str, TableInfo]:
     """Every base table of the current database, in two catalog queries."""
     columns: dict[str, list[Column]] = {}
     types: dict[tuple[str, str], str] = {}
-    sizes = {_s(t): int(size or 0) for t, size in rows_of(conn, _TABLES_SQL)}
+    catalog = rows_of(conn, _TABLES_SQL)
+    sizes = {_s(t): int(size or 0) for t, size, _ in catalog}
+    avg_rows = {_s(t): int(avg or 0) for t, _, avg in catalog}
     for table, name, dtype, nullable, charset, extra in rows_of(conn, _COLUMNS_SQL):
         table, name, dtype = _s(table), _s(name), _s(dtype).lower()
         if table not in sizes:
@@ -286,7 +290,9 @@ def table_infos(conn: Any) -> dict[str, TableInfo]:
     for table, cols in columns.items():
         pk = tuple(keys.get(table, ()))
         int_key = len(pk) == 1 and types.get((table, pk[0])) in _INTEGER
-        infos[table] = TableInfo(table, tuple(cols), pk, int_key, sizes.get(table, 0))
+        infos[table] = TableInfo(
+            table, tuple(cols), pk, int_key, sizes.get(table, 0), avg_rows.get(table, 0)
+        )
     return infos
 
 
@@ -363,8 +369,10 @@ def scan_part(
     return _scan_sum(conn, info, sink)
 
 
-KEYS_FIRST_ROWS = 512
-"""Rows of the first chunk of a ``mysql-keys`` scan; later chunks aim at CHUNK_BYTES."""
+KEYS_FIRST_BYTES = 256 << 10
+"""Bytes the first chunk of a ``mysql-keys`` scan aims at, by the catalog's average row length
+(at most 4096 rows, at least 16 when it is unknown); later chunks aim at CHUNK_BYTES by the
+chunks read, so a table of large rows never fetches many of them at once."""
 ESCAPE_RUN = 8
 """After a chunk that needed escaping, how many chunks are read with QUOTE straight away."""
 
@@ -426,7 +434,8 @@ def _scan_keys(
     fast, safe = info.keyset_expr(False), info.keyset_expr(True)
     quoted = info.quoted_count
     digest = hashlib.sha256()
-    rows, limit, escape_left = 0, KEYS_FIRST_ROWS, 0
+    first_rows = KEYS_FIRST_BYTES // info.avg_row if info.avg_row else 16
+    rows, limit, escape_left = 0, max(1, min(4096, first_rows)), 0
     start = f"{key} >= {int(lo)}" if lo is not None else "TRUE"
     while True:
         where = f"{start}{upper} ORDER BY {key} LIMIT {limit}"
@@ -449,7 +458,8 @@ def _scan_keys(
         if len(got) < limit:
             break
         start = f"{key} > {_first_key(got[-1][0])}"
-        limit = max(1, min(65536, int(limit * CHUNK_BYTES / max(len(text), 1))))
+        scale = min(8.0, CHUNK_BYTES / max(len(text), 1))  # grows at most 8x a chunk
+        limit = max(1, min(65536, int(limit * scale)))
     return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
 
 
