@@ -370,8 +370,8 @@ INSERT INTO child (awkward_id, note) VALUES (3, 'a'), (NULL, NULL), (4, '')""",
 def test_mysql_drivers_write_and_check_the_same_bytes(
     db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dumped_by: str
 ) -> None:
-    """The dump reads rows with one driver (GROUP_CONCAT chunks with PyMySQL, one row literal
-    per row with mysqlclient) and the restore's checksums with the other: same bytes, same sums."""
+    """The dump reads rows with one driver and the restore's checksums with the other: same
+    bytes, same sums."""
     pytest.importorskip("MySQLdb")
     from dbmedic.backups import mysql, mysqlc
 
@@ -430,6 +430,34 @@ FROM seq_1_to_3000""",
     assert methods["mixed"] == methods["awkward"] == "mysql-keys"
     monkeypatch.setattr(mysql, "CHUNK_BYTES", 1 << 20)
     monkeypatch.setattr(mysql, "_needs_escape", lambda text, rows, quoted: True)
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)  # raises when a checksum differs
+    assert snapshot(target, checks) == before
+
+
+@pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("checked_by", ["pymysql", "mysqlclient"])
+def test_backup_made_before_mysql_keys_still_restores(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checked_by: str
+) -> None:
+    """Backups made before ``mysql-keys`` name ``mysql-seq`` in their manifest (every string
+    through QUOTE, binary as ``_binary'...'``): they restore and are verified that way."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic.backups import mysql, mysqlc
+
+    setup, checks = CASES["mariadb"]
+    source = db_factory.new()
+    run_sql(source, setup)
+    before = snapshot(source, checks)
+    keys_method = mysql.scan_method
+    monkeypatch.setattr(
+        mysql, "scan_method", lambda conn, info: "mysql-seq" if info.int_key else "mysql-sum"
+    )
+    made = backup(source, tmp_path / "bk", tool="builtin")
+    assert {t.method for t in made.manifest.tables} == {"mysql-seq", "mysql-sum"}
+    monkeypatch.setattr(mysql, "scan_method", keys_method)
+    if checked_by == "pymysql":
+        monkeypatch.setattr(mysqlc, "driver", lambda: None)
     target = new_name_url(db_factory)
     restore(made.path, target, create=True)  # raises when a checksum differs
     assert snapshot(target, checks) == before

@@ -369,10 +369,6 @@ def scan_part(
     return _scan_sum(conn, info, sink)
 
 
-KEYS_FIRST_BYTES = 256 << 10
-"""Bytes the first chunk of a ``mysql-keys`` scan aims at, by the catalog's average row length
-(at most 4096 rows, at least 16 when it is unknown); later chunks aim at CHUNK_BYTES by the
-chunks read, so a table of large rows never fetches many of them at once."""
 ESCAPE_RUN = 8
 """After a chunk that needed escaping, how many chunks are read with QUOTE straight away."""
 
@@ -434,7 +430,9 @@ def _scan_keys(
     fast, safe = info.keyset_expr(False), info.keyset_expr(True)
     quoted = info.quoted_count
     digest = hashlib.sha256()
-    first_rows = KEYS_FIRST_BYTES // info.avg_row if info.avg_row else 16
+    # the first chunk aims at an eighth of CHUNK_BYTES by the catalog's average row length (16
+    # rows when unknown), later ones at CHUNK_BYTES by the chunks read: large rows come few at once
+    first_rows = CHUNK_BYTES // 8 // info.avg_row if info.avg_row else 16
     rows, limit, escape_left = 0, max(1, min(4096, first_rows)), 0
     start = f"{key} >= {int(lo)}" if lo is not None else "TRUE"
     while True:
