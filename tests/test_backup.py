@@ -370,8 +370,8 @@ INSERT INTO child (awkward_id, note) VALUES (3, 'a'), (NULL, NULL), (4, '')""",
 def test_mysql_drivers_write_and_check_the_same_bytes(
     db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dumped_by: str
 ) -> None:
-    """The dump reads rows with one driver (GROUP_CONCAT chunks with PyMySQL, one row literal
-    per row with mysqlclient) and the restore's checksums with the other: same bytes, same sums."""
+    """The dump reads rows with one driver and the restore's checksums with the other: same
+    bytes, same sums."""
     pytest.importorskip("MySQLdb")
     from dbmedic.backups import mysql, mysqlc
 
@@ -394,6 +394,70 @@ INSERT INTO many SELECT seq, IF(MOD(seq, 7) = 0, NULL, CONCAT('value ', seq, ' �
     use(dumped_by)
     made = backup(source, tmp_path / "bk", tool="builtin")
     use("pymysql" if dumped_by == "mysqlclient" else "mysqlclient")
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)  # raises when a checksum differs
+    assert snapshot(target, checks) == before
+
+
+@pytest.mark.backend("mariadb")
+def test_mysql_keys_checksum_does_not_depend_on_chunks_or_escaping(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mysql-keys`` renders most chunks without QUOTE and escapes only those that need it:
+    a backup made that way restores and is verified by a check that cut the rows into other
+    chunks and escaped every one of them (and the other way round)."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic.backups import mysql
+
+    source = db_factory.new()
+    run_sql(
+        source,
+        MARIADB_SQL
+        + r""";
+CREATE TABLE mixed (id BIGINT PRIMARY KEY, s VARCHAR(60) COLLATE utf8mb4_bin NOT NULL,
+  t TEXT NULL, l VARCHAR(20) CHARACTER SET latin1 NULL, b VARBINARY(8) NULL, n INT NULL);
+INSERT INTO mixed SELECT seq, CONCAT('row ', seq, ' ü😀'),
+  CASE MOD(seq, 97) WHEN 0 THEN 'it''s' WHEN 1 THEN 'back\\slash' WHEN 2 THEN 'NULL'
+    WHEN 3 THEN NULL WHEN 4 THEN CHAR(0) WHEN 5 THEN CHAR(26) ELSE 'plain' END,
+  IF(MOD(seq, 5) = 0, NULL, 'é'), IF(MOD(seq, 7) = 0, NULL, UNHEX('27005C')), IF(MOD(seq, 3) = 0, NULL, seq)
+FROM seq_1_to_3000""",
+    )
+    checks = {**MARIADB_CHECKS, "mixed": "SELECT * FROM mixed ORDER BY id"}
+    before = snapshot(source, checks)
+    monkeypatch.setattr(mysql, "CHUNK_BYTES", 2048)
+    made = backup(source, tmp_path / "bk", tool="builtin")
+    methods = {t.name: t.method for t in made.manifest.tables}
+    assert methods["mixed"] == methods["awkward"] == "mysql-keys"
+    monkeypatch.setattr(mysql, "CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(mysql, "_needs_escape", lambda text, rows, quoted: True)
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)  # raises when a checksum differs
+    assert snapshot(target, checks) == before
+
+
+@pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("checked_by", ["pymysql", "mysqlclient"])
+def test_backup_made_before_mysql_keys_still_restores(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checked_by: str
+) -> None:
+    """Backups made before ``mysql-keys`` name ``mysql-seq`` in their manifest (every string
+    through QUOTE, binary as ``_binary'...'``): they restore and are verified that way."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic.backups import mysql, mysqlc
+
+    setup, checks = CASES["mariadb"]
+    source = db_factory.new()
+    run_sql(source, setup)
+    before = snapshot(source, checks)
+    keys_method = mysql.scan_method
+    monkeypatch.setattr(
+        mysql, "scan_method", lambda conn, info: "mysql-seq" if info.int_key else "mysql-sum"
+    )
+    made = backup(source, tmp_path / "bk", tool="builtin")
+    assert {t.method for t in made.manifest.tables} == {"mysql-seq", "mysql-sum"}
+    monkeypatch.setattr(mysql, "scan_method", keys_method)
+    if checked_by == "pymysql":
+        monkeypatch.setattr(mysqlc, "driver", lambda: None)
     target = new_name_url(db_factory)
     restore(made.path, target, create=True)  # raises when a checksum differs
     assert snapshot(target, checks) == before

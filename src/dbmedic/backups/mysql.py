@@ -6,13 +6,19 @@ touches single values and memory stays flat. The same scan computes the content 
 backup time and after a restore, over the same primary-key slices (``Part``) recorded in the
 manifest:
 
-* ``mysql-seq``: tables with a single integer primary key; sha256 of the row literals in key order.
+* ``mysql-keys``: tables with a single integer primary key, read with mysqlclient; sha256 of the
+  row literals of :meth:`TableInfo.keyset_expr` in key order (see :func:`_scan_keys`).
+* ``mysql-seq``: the same tables read with PyMySQL (and backups made before ``mysql-keys``);
+  sha256 of the row literals of :meth:`TableInfo.row_expr` in key order.
 * ``mysql-sum``: any other table; the sum of a 64-bit hash of every row literal, order-independent.
+
+A manifest records the method of each table, so a backup is always checked the way it was made.
 """
 
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -150,6 +156,8 @@ class TableInfo:
     primary_key: tuple[str, ...]
     int_key: bool
     est_bytes: int
+    avg_row: int = 0
+    """Average row length in the catalog (0 when unknown): sizes the first chunk of a scan."""
 
     @property
     def column_list(self) -> str:
@@ -158,6 +166,37 @@ class TableInfo:
     def row_expr(self) -> str:
         """SQL expression that renders a row as ``(v1,v2,...)`` exactly as an INSERT needs it."""
         return "CONCAT('(', " + ", ',', ".join(_literal(c) for c in self.columns) + ", ')')"
+
+    @property
+    def keyset_columns(self) -> tuple[Column, ...]:
+        """Columns in ``mysql-keys`` order: the integer primary key first (read back from each
+        chunk's last row literal to start the next chunk), then the others as in the table."""
+        key = self.primary_key[0]
+        return tuple(sorted(self.columns, key=lambda c: c.name != key))
+
+    def keyset_expr(self, escape: bool) -> str:
+        """The ``mysql-keys`` row literal. With ``escape`` strings go through ``QUOTE``; without,
+        they are only put between quotes (``CONCAT``: the server's CPU per row falls by a third,
+        bench/RESULTS.md). Both give the same bytes whenever no value holds a quote, backslash,
+        NUL or Ctrl-Z, which :func:`_needs_escape` checks on every chunk before keeping it."""
+        pieces: list[str | tuple[str]] = ["("]  # str: literal text; 1-tuple: SQL expression
+        for i, c in enumerate(self.keyset_columns):
+            pieces += ([","] if i else []) + _keyset_pieces(c, escape)
+        pieces.append(")")
+        args: list[str] = []  # adjacent literal text merged: fewer CONCAT arguments
+        for piece in pieces:
+            if isinstance(piece, tuple):
+                args.append(piece[0])
+            elif args and args[-1].startswith("'"):
+                args[-1] = args[-1][:-1] + piece.replace("'", "''") + "'"
+            else:
+                args.append("'" + piece.replace("'", "''") + "'")
+        return f"CONCAT({', '.join(args)})"
+
+    @property
+    def quoted_count(self) -> int:
+        """How many values of a ``mysql-keys`` row are quoted (or NULL)."""
+        return sum(1 for c in self.columns if _keyset_kind(c) in ("text", "binary"))
 
 
 def _literal(c: Column) -> str:
@@ -179,8 +218,39 @@ def _literal(c: Column) -> str:
     return f"IFNULL({expr}, 'NULL')" if c.nullable else expr
 
 
+def _keyset_kind(c: Column) -> str:
+    if c.data_type in _BINARY:
+        return "binary"
+    if c.data_type == "bit":
+        return "bit"
+    return "number" if c.data_type in _NUMERIC else "text"
+
+
+def _keyset_pieces(c: Column, escape: bool) -> list[str | tuple[str]]:
+    """One value of a ``mysql-keys`` row as literal text (str) and SQL expressions (1-tuples):
+    numbers as they are (NULL written ``null``), binary strings in hex (``X'..'``: nothing to
+    escape), other values quoted (NULL written ``NULL``, so that counting quotes and ``NULL``
+    finds any value that would need escaping)."""
+    q = quote(c.name)
+    kind = _keyset_kind(c)
+    if kind in ("number", "bit"):
+        expr = f"CAST({q} AS UNSIGNED)" if kind == "bit" else q
+        return [(f"IFNULL({expr}, 'null')" if c.nullable else expr,)]
+    if kind == "binary":
+        opening, value = "X'", f"HEX({q})"
+    else:
+        opening = "'"
+        value = q if c.charset in (None, "utf8mb4") else f"CONVERT({q} USING utf8mb4)"
+        if escape:  # QUOTE(NULL) is NULL written out
+            return [(f"QUOTE({value})",)]
+    if c.nullable:
+        sql_opening = "'" + opening.replace("'", "''") + "'"
+        return [(f"IFNULL(CONCAT({sql_opening}, {value}, ''''), 'NULL')",)]
+    return [opening, (value,), "'"]
+
+
 _TABLES_SQL = """
-SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES
+SELECT TABLE_NAME, DATA_LENGTH, AVG_ROW_LENGTH FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
 """
 _COLUMNS_SQL = """
@@ -199,7 +269,9 @@ def table_infos(conn: Any) -> dict[str, TableInfo]:
     """Every base table of the current database, in two catalog queries."""
     columns: dict[str, list[Column]] = {}
     types: dict[tuple[str, str], str] = {}
-    sizes = {_s(t): int(size or 0) for t, size in rows_of(conn, _TABLES_SQL)}
+    catalog = rows_of(conn, _TABLES_SQL)
+    sizes = {_s(t): int(size or 0) for t, size, _ in catalog}
+    avg_rows = {_s(t): int(avg or 0) for t, _, avg in catalog}
     for table, name, dtype, nullable, charset, extra in rows_of(conn, _COLUMNS_SQL):
         table, name, dtype = _s(table), _s(name), _s(dtype).lower()
         if table not in sizes:
@@ -218,7 +290,9 @@ def table_infos(conn: Any) -> dict[str, TableInfo]:
     for table, cols in columns.items():
         pk = tuple(keys.get(table, ()))
         int_key = len(pk) == 1 and types.get((table, pk[0])) in _INTEGER
-        infos[table] = TableInfo(table, tuple(cols), pk, int_key, sizes.get(table, 0))
+        infos[table] = TableInfo(
+            table, tuple(cols), pk, int_key, sizes.get(table, 0), avg_rows.get(table, 0)
+        )
     return infos
 
 
@@ -262,13 +336,129 @@ Sink = Callable[[bytes, int], None]
 """Receives the VALUES text of one INSERT statement (rows rendered by the server) and its row count."""
 
 
+def scan_method(conn: Any, info: TableInfo) -> str:
+    """The checksum method of a new backup of ``info`` read through ``conn``: ``mysql-keys``
+    runs a query per chunk, cheap with mysqlclient; PyMySQL reads GROUP_CONCAT chunks."""
+    if not info.int_key:
+        return "mysql-sum"
+    return "mysql-keys" if mysqlc.streams(conn) else "mysql-seq"
+
+
+def insert_columns(info: TableInfo, method: str) -> str:
+    """The column list of the INSERT statements that a scan with ``method`` writes."""
+    if method == "mysql-keys":
+        return ", ".join(quote(c.name) for c in info.keyset_columns)
+    return info.column_list
+
+
 def scan_part(
-    conn: Any, info: TableInfo, lo: int | None, hi: int | None, sink: Sink | None
+    conn: Any,
+    info: TableInfo,
+    lo: int | None,
+    hi: int | None,
+    sink: Sink | None,
+    method: str | None = None,
 ) -> Part:
-    """Read one slice of a table (for a dump when ``sink`` is given) and return its checksum."""
-    if info.int_key:
+    """Read one slice of a table (for a dump when ``sink`` is given) and return its checksum,
+    computed with ``method`` (by default :func:`scan_method`)."""
+    method = method or scan_method(conn, info)
+    if method == "mysql-keys" and info.int_key:
+        return _scan_keys(conn, info, lo, hi, sink)
+    if method == "mysql-seq" and info.int_key:
         return _scan_seq(conn, info, lo, hi, sink)
     return _scan_sum(conn, info, sink)
+
+
+ESCAPE_RUN = 8
+"""After a chunk that needed escaping, how many chunks are read with QUOTE straight away."""
+
+
+def _needs_escape(text: bytes, rows: int, quoted: int) -> bool:
+    """Whether a chunk rendered without ``QUOTE`` might differ from the ``QUOTE`` rendering.
+
+    Every quoted value brings two quotes and every NULL among them one ``NULL`` (numbers write
+    ``null``; hex, numbers and dates hold no ``N``), so the quotes number exactly
+    ``2 * (quoted * rows - NULLs)`` only when no value holds a quote (which adds quotes) nor the
+    text ``NULL`` (counted as a NULL, it takes two away). Backslash, NUL and Ctrl-Z are the
+    other bytes ``QUOTE`` escapes."""
+    quotes, most = text.count(b"'"), 2 * quoted * rows
+    if b"U" not in text:  # a fast scan (memchr) that spares the search for "NULL"
+        nulls = 0
+    elif quotes == most:  # as many quotes in values as NULLs written: fine only if none
+        nulls = b"NULL" in text
+    else:
+        nulls = text.count(b"NULL")
+    return quotes != most - 2 * nulls or b"\\" in text or b"\0" in text or b"\x1a" in text
+
+
+def _fetch_chunk(conn: Any, sql: str) -> tuple[Any, bytes]:
+    """The rows of ``sql`` (one row literal each) and their literals joined into VALUES text."""
+    if mysqlc.streams(conn):
+        conn.query(sql)
+        got = conn.store_result().fetch_row(0)  # read with the GIL released, then built
+    else:
+        got = rows_of(conn, sql)
+    try:
+        return got, b",\n".join(map(_FIRST, got))
+    except TypeError:  # CONCAT gives NULL for a result over max_allowed_packet
+        raise BackupError(
+            "a row is larger than the server's max_allowed_packet",
+            hint="raise max_allowed_packet or use the dump tool (--external)",
+        ) from None
+
+
+_FIRST = operator.itemgetter(0)
+
+
+def _first_key(literal: bytes) -> int:
+    """The primary key of a ``mysql-keys`` row literal (its first value)."""
+    end = literal.find(b",")
+    return int(literal[1 : end if end > 0 else -1])
+
+
+def _scan_keys(
+    conn: Any, info: TableInfo, lo: int | None, hi: int | None, sink: Sink | None
+) -> Part:
+    """``mysql-keys``: chunks of rows in key order, one query each (``WHERE key > last ...
+    LIMIT n``), rendered by the server without ``QUOTE`` and checked by :func:`_needs_escape`;
+    a chunk that fails is read again, the same keys, with ``QUOTE``. Both renderings give the
+    same bytes for every row, so the checksum depends neither on the chunk sizes nor on which
+    chunks were escaped (the check after a restore may cut them differently)."""
+    key = quote(info.primary_key[0])
+    head = f"SELECT {{}} FROM {quote(info.name)} FORCE INDEX (PRIMARY) WHERE "
+    upper = f" AND {key} < {int(hi)}" if hi is not None else ""
+    fast, safe = info.keyset_expr(False), info.keyset_expr(True)
+    quoted = info.quoted_count
+    digest = hashlib.sha256()
+    # the first chunk aims at an eighth of CHUNK_BYTES by the catalog's average row length (16
+    # rows when unknown), later ones at CHUNK_BYTES by the chunks read: large rows come few at once
+    first_rows = CHUNK_BYTES // 8 // info.avg_row if info.avg_row else 16
+    rows, limit, escape_left = 0, max(1, min(4096, first_rows)), 0
+    start = f"{key} >= {int(lo)}" if lo is not None else "TRUE"
+    while True:
+        where = f"{start}{upper} ORDER BY {key} LIMIT {limit}"
+        got, text = _fetch_chunk(conn, head.format(safe if escape_left else fast) + where)
+        if not got:
+            break
+        if escape_left:
+            escape_left -= 1
+        elif _needs_escape(text, len(got), quoted):
+            escape_left = ESCAPE_RUN
+            first, last = _first_key(got[0][0]), _first_key(got[-1][0])
+            again = f"{key} >= {first} AND {key} <= {last} ORDER BY {key}"
+            got, text = _fetch_chunk(conn, head.format(safe) + again)
+        if rows:
+            digest.update(b",\n")
+        digest.update(text)
+        rows += len(got)
+        if sink is not None:
+            sink(text, len(got))
+        if len(got) < limit:
+            break
+        start = f"{key} > {_first_key(got[-1][0])}"
+        scale = min(8.0, CHUNK_BYTES / max(len(text), 1))  # grows at most 8x a chunk
+        limit = max(1, min(65536, int(limit * scale)))
+    return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
 
 
 def _scan_seq(
@@ -505,8 +695,10 @@ class MySQLFamily(Family):
 
         def check(conn: Any, task: tuple[str, Part]) -> tuple[str, Part]:
             name, part = task
-            return name, scan_part(conn, infos[name], _int(part.lo), _int(part.hi), None)
+            lo, hi = _int(part.lo), _int(part.hi)
+            return name, scan_part(conn, infos[name], lo, hi, None, methods[name])
 
+        methods = {t.name: t.method for t in tables}
         found: dict[str, list[Part]] = {}
         for name, part in pool_map(target, jobs, tasks, check, fast=True):
             found.setdefault(name, []).append(part)
@@ -518,8 +710,7 @@ class MySQLFamily(Family):
         ]  # fmt: skip
 
 
-def table_entry(info: TableInfo, parts: list[Part]) -> TableEntry:
-    method = "mysql-seq" if info.int_key else "mysql-sum"
+def table_entry(info: TableInfo, parts: list[Part], method: str) -> TableEntry:
     return TableEntry(info.name, sum(p.rows for p in parts), combine(parts), method, tuple(parts))
 
 

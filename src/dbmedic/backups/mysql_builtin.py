@@ -112,6 +112,7 @@ class MySQLBuiltin(Method):
         infos = mysql.table_infos(conns[0])
         names = sorted(infos)
         numbers = {name: i for i, name in enumerate(names)}
+        methods = {name: mysql.scan_method(conns[0], infos[name]) for name in names}
         job.tracker.tables_total = len(names)
         files: list[FileEntry] = []
         results: dict[tuple[str, int], Part] = {}
@@ -128,7 +129,8 @@ class MySQLBuiltin(Method):
         def dump_part(conn: Any, name: str, index: int, lo: int | None, hi: int | None) -> None:
             info = infos[name]
             writer = Writer(job.root, f"data/{numbers[name]:05d}.{index:04d}.sql", job.compression)
-            head = f"INSERT INTO {mysql.quote(name)} ({info.column_list}) VALUES\n".encode()
+            columns = mysql.insert_columns(info, methods[name])
+            head = f"INSERT INTO {mysql.quote(name)} ({columns}) VALUES\n".encode()
 
             def sink(values: bytes, rows: int) -> None:
                 before = writer.raw_bytes
@@ -136,7 +138,7 @@ class MySQLBuiltin(Method):
                 job.tracker.add(rows=rows, nbytes=writer.raw_bytes - before)
 
             try:
-                part = mysql.scan_part(conn, info, lo, hi, sink)
+                part = mysql.scan_part(conn, info, lo, hi, sink, methods[name])
                 entry = writer.close()
             except BaseException:
                 writer.abort()
@@ -173,10 +175,12 @@ class MySQLBuiltin(Method):
 
         queue.run(conns, run)
         if job.schema_only:
-            entries = [mysql.table_entry(infos[n], []) for n in names]
+            entries = [mysql.table_entry(infos[n], [], methods[n]) for n in names]
         else:
             entries = [
-                mysql.table_entry(infos[n], [results[n, i] for i in range(parts_total[n])])
+                mysql.table_entry(
+                    infos[n], [results[n, i] for i in range(parts_total[n])], methods[n]
+                )
                 for n in names
             ]
         files.sort(key=lambda f: f.path)

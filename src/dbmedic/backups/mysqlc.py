@@ -2,9 +2,9 @@
 
 A dump's cost is server CPU plus client CPU. With PyMySQL every row costs microseconds of Python,
 so the built-in dumper lets the server concatenate ~2 MiB of rows per ``GROUP_CONCAT`` call. With
-mysqlclient rows arrive through C at a fraction of that, and the cheaper plan is to stream one
-row literal per row in primary-key order (about a third less server work, bench/RESULTS.md):
-the bytes, and so the checksums, are the same either way. Used only where installed
+mysqlclient rows arrive through C at a fraction of that, and the cheaper plan is one row literal
+per row: tables with an integer key are read in key-order chunks quoted without ``QUOTE``
+(``mysql-keys`` in mysql.py), other tables streamed. Used only where installed
 (``pip install mysqlclient``) and only for plain TCP/socket URLs; PyMySQL stays the default
 driver everywhere else.
 """

@@ -276,8 +276,9 @@ def mysql_checksums(conns: list[Any], schema_only: bool) -> list[Any]:
     """Table entries read through ``conns`` (all in one snapshot): same scans as the built-in
     dumper, no output."""
     infos = mysql.table_infos(conns[0])
+    methods = {n: mysql.scan_method(conns[0], infos[n]) for n in infos}
     if schema_only:
-        return [mysql.table_entry(infos[n], []) for n in sorted(infos)]
+        return [mysql.table_entry(infos[n], [], methods[n]) for n in sorted(infos)]
     tasks = [
         (name, lo, hi)
         for name in sorted(infos)
@@ -286,12 +287,12 @@ def mysql_checksums(conns: list[Any], schema_only: bool) -> list[Any]:
 
     def scan(c: Any, task: tuple[str, int | None, int | None]) -> Any:
         name, lo, hi = task
-        return name, mysql.scan_part(c, infos[name], lo, hi, None)
+        return name, mysql.scan_part(c, infos[name], lo, hi, None, methods[name])
 
     parts: dict[str, list[Any]] = {}
     for name, part in run_on(conns, tasks, scan):
         parts.setdefault(name, []).append(part)
-    return [mysql.table_entry(infos[n], parts[n]) for n in sorted(infos)]
+    return [mysql.table_entry(infos[n], parts[n], methods[n]) for n in sorted(infos)]
 
 
 class PgDump(Method):
