@@ -87,10 +87,12 @@ def test_no_password_in_the_process_list(
             conn.execute(text(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'"))
             conn.execute(text(f"GRANT ALL ON `{database}`.* TO '{user}'@'{host}'"))
             conn.execute(text(f"GRANT RELOAD, PROCESS ON *.* TO '{user}'@'{host}'"))
+    scratch = tmp_path / "tmp"  # its own TMPDIR: other tests' dumps write option files too
+    scratch.mkdir()
     try:
         proc = _dbmedic(
             ["backup", f"mysql://{user}@127.0.0.1:3306/{database}", "--dir", str(tmp_path), tool],
-            env={"DBMEDIC_PASSWORD": password},
+            env={"DBMEDIC_PASSWORD": password, "TMPDIR": str(scratch)},
         )
         seen_dump, leaks = False, []
         while proc.poll() is None:
@@ -120,7 +122,7 @@ def test_no_password_in_the_process_list(
         (made,) = list_backups(tmp_path)
         assert password not in (made.path / "manifest.json").read_text()
         assert password.encode() not in stdout + stderr
-        assert not list(Path("/tmp").glob("dbmedic-*/client.cnf"))
+        assert not list(scratch.glob("**/client.cnf"))  # the 0600 option file is gone
     finally:
         with admin.connect() as conn:
             for host in ("127.0.0.1", "localhost", "%"):

@@ -5,8 +5,9 @@ so the built-in dumper lets the server concatenate ~2 MiB of rows per ``GROUP_CO
 mysqlclient rows arrive through C at a fraction of that, and the cheaper plan is one row literal
 per row: tables with an integer key are read in key-order chunks quoted without ``QUOTE``
 (``mysql-keys`` in mysql.py), other tables streamed. Used only where installed
-(``pip install mysqlclient``) and only for plain TCP/socket URLs; PyMySQL stays the default
-driver everywhere else.
+(``pip install mysqlclient``) and only where it connects as PyMySQL would (a loopback address
+or a named socket, plain options: :func:`dbmedic.dialects.mysql.cdriver.suits`; elsewhere
+PyMySQL keeps TLS when the server offers it); PyMySQL stays the default driver everywhere else.
 """
 
 from __future__ import annotations
@@ -14,28 +15,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from dbmedic.dialects.mysql import cdriver
+
 BATCH = 4096
 """Rows fetched per call while streaming."""
-_KEYS = {"host", "user", "password", "database", "port", "unix_socket", "connect_timeout"}
 
 
 def driver() -> Any | None:
     """The MySQLdb module, or None when mysqlclient is not installed."""
-    import importlib
-
-    try:
-        return importlib.import_module("MySQLdb")  # untyped: no stubs for mysqlclient
-    except ImportError:
-        return None
+    return cdriver.driver()
 
 
 def connect(kwargs: dict[str, Any]) -> Any | None:
     """A mysqlclient connection for PyMySQL-style ``kwargs`` (bytes values, autocommit), or
-    None when the driver is missing or the URL asks for options only PyMySQL is given (TLS)."""
+    None when the driver is missing or would not connect as PyMySQL does (``cdriver.suits``)."""
     mysqldb = driver()
-    if mysqldb is None or not set(kwargs) <= _KEYS:
+    if mysqldb is None or not cdriver.suits(kwargs):
         return None
-    return mysqldb.connect(**kwargs, charset="utf8mb4", use_unicode=False, autocommit=True)
+    return mysqldb.connect(
+        **{**kwargs, "charset": "utf8mb4", "use_unicode": False, "autocommit": True}
+    )
 
 
 def errors() -> tuple[type[BaseException], ...]:
