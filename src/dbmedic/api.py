@@ -251,6 +251,7 @@ def diagnose(
     rehearse: bool | Collection[str] = True,
     progress: Any = None,
     keep_reset_shadow: Any = None,
+    simulate: bool = True,
 ) -> Any:
     """Read-only on ``db``: failure point, error class, cause, blocked migrations, critical
     tables, parity with ``reference``, and which repair (reset, resume, sync) will work,
@@ -259,6 +260,8 @@ def diagnose(
     run among ``reset``, ``current``, ``resume`` (``{"reset"}`` for planning a reset).
     ``keep_reset_shadow``: a :class:`dbmedic.shadow.ShadowKeeper` that takes over the reset
     rehearsal's shadow when every migration ran there (it drops it when its block ends).
+    ``simulate=False`` (planning a reset): when the reset rehearsal succeeds, nothing is
+    simulated and only the reset option, the migrations and the expected tables are filled in.
 
     Returns a :class:`dbmedic.diagnosis.Diagnosis`. Raises ConfigError, ConnectError,
     MigrationError. ``progress(phase, message)`` is called at each phase.
@@ -275,6 +278,7 @@ def diagnose(
         rehearse=rehearse,
         progress=progress,
         keep_reset_shadow=keep_reset_shadow,
+        simulate=simulate,
     )
 
 

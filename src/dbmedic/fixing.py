@@ -34,7 +34,8 @@ class FixContext:
     """Everything a planner may ask for (planners take the keyword arguments they name)."""
 
     db: Database
-    target_schema: Schema
+    target_schema: Schema | None
+    """Read for sync only (reset and resume: diagnose reads the target itself)."""
     root: Path | None
     framework: Framework | None
     reference_schema: Schema | None = None
@@ -114,8 +115,7 @@ def plan_fix(
     from dbmedic.inspect import inspect_schema
     from dbmedic.secrets import redact, scrub
 
-    target_schema = inspect_schema(db)
-    ctx = FixContext(db, target_schema, root, framework, critical=tuple(critical),
+    ctx = FixContext(db, None, root, framework, critical=tuple(critical),
                      allow_drop=allow_drop)  # fmt: skip
     _planner(strategy)  # the name is checked; reset/resume plan through plan_for_target
     ref_db: Database | None = None
@@ -142,6 +142,7 @@ def plan_fix(
             )
         from dbmedic.plans.sync import check_reference, plan_sync
 
+        target_schema = ctx.target_schema = inspect_schema(db)
         check_reference(target_schema, ctx.reference_schema, ctx.reference or "the reference")
         exact: dict[str, str] = {}
         if ref_db is not None and ref_db.dialect.family == db.dialect.family:

@@ -136,3 +136,53 @@ def test_reset_sql_on_mariadb_after_guard(backend: str, db_url: str, tmp_path: P
     assert tables(db_url) >= EXPECTED
     assert framework_pending(app, db_url, "dbmate") == []
     assert query(db_url, "SELECT COUNT(*) FROM users") == [(0,)]
+
+
+RESET_APP = {
+    "001_users": "CREATE TABLE users (id integer primary key, email varchar(100));",
+    "002_posts": "CREATE TABLE posts (id integer primary key, user_id integer REFERENCES users (id));",
+}
+
+
+def _same_plan(plan: object) -> dict[str, object]:
+    """A plan without what differs from one rehearsal to the next (timings, shadow names)."""
+    d = dict(plan.to_dict())  # type: ignore[attr-defined]
+    d.pop("estimate_seconds", None)
+    d["steps"] = [{k: v for k, v in s.items() if k in ("kind", "migrations", "command")}
+                  for s in d["steps"]]  # fmt: skip
+    return d
+
+
+@pytest.mark.backend("mariadb", "postgresql", "sqlite")
+def test_a_reset_plan_simulates_nothing_once_rehearsed(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    """fix plans a reset from its rehearsal alone (the simulation would only compete with the
+    rehearsal for the interpreter): the same plan and expected tables as with the simulation;
+    when the fresh run fails, everything is simulated again, so the refusal still says why."""
+    from strategy_helpers import migrate, write_dbmate
+
+    app = write_dbmate(tmp_path / "app", RESET_APP)
+    assert migrate(app, db_url, "dbmate").ok  # type: ignore[attr-defined]
+    write_dbmate(app, {"003_tags": "CREATE TABLE tags (id integer primary key);"})
+    facts, _pending, _live = facts_and_pending(app, db_url, "dbmate")
+
+    full = api.diagnose(app, db_url, rehearse={"reset"}, critical=["users", "tags"])
+    lean = api.diagnose(app, db_url, rehearse={"reset"}, critical=["users", "tags"],
+                        simulate=False)  # fmt: skip
+
+    assert full.simulation.seconds > 0 and lean.simulation.seconds == 0.0  # nothing simulated
+    assert lean.expected_tables == full.expected_tables == 4  # three and the tracking table
+    assert _same_plan(plan_reset(lean, facts=facts)) == _same_plan(plan_reset(full, facts=facts))
+    assert [c.present for c in lean.critical] == [True, False]
+
+    write_dbmate(app, {"004_again": "ALTER TABLE users ADD COLUMN email varchar(100);"})
+    full = api.diagnose(app, db_url, rehearse={"reset"})
+    lean = api.diagnose(app, db_url, rehearse={"reset"}, simulate=False)
+    assert lean.simulation.seconds > 0  # the fresh run failed: simulated to say why
+    with pytest.raises(RefusedError) as simulated:
+        plan_reset(full, facts=facts)
+    with pytest.raises(RefusedError) as refused:
+        plan_reset(lean, facts=facts)
+    assert str(refused.value) == str(simulated.value)
+    assert "fails at 004" in str(refused.value) and "email" in str(refused.value)

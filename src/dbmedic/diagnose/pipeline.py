@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbmedic.diagnose import cause as causes
 from dbmedic.diagnose import impact, options
@@ -33,6 +33,7 @@ from dbmedic.diagnose.rehearse import (
 )
 from dbmedic.diagnosis import (
     Cause,
+    CriticalTable,
     Diagnosis,
     Evidence,
     Failure,
@@ -392,6 +393,7 @@ def diagnose(
     rehearse: bool | Collection[str] = True,
     progress: DiagnoseProgress | None = None,
     keep_reset_shadow: ShadowKeeper | None = None,
+    simulate: bool = True,
 ) -> Diagnosis:
     """Read-only on ``db``: where migrations stopped, why, what is blocked, which repair works.
 
@@ -400,8 +402,11 @@ def diagnose(
     :data:`REHEARSALS`; True: all, False: none); what is not rehearsed is simulated (a plan for
     reset needs only ``{"reset"}``, which saves two full migrate runs). ``keep_reset_shadow``
     takes over the reset rehearsal's shadow when that run succeeds (``fix --strategy reset``
-    moves it into the target); else it is dropped like every other. Raises ConfigError,
-    ConnectError, MigrationError.
+    moves it into the target); else it is dropped like every other. ``simulate=False`` (a reset
+    plan, which reads only the reset option, the migrations and the expected table count): when
+    the reset rehearsal succeeds, nothing is simulated and the diagnosis is the reset part alone
+    (see :func:`_reset_only`); when it fails or cannot run, everything is simulated as usual, so
+    a refusal says where and why. Raises ConfigError, ConnectError, MigrationError.
     """
     from dbmedic.shadow import ShadowUnavailable, sigterm_unwinds
 
@@ -411,9 +416,8 @@ def diagnose(
         ctx, close = open_context(app, db, framework, environment)
     try:
         with sigterm_unwinds():  # the rehearsals' threads drop their shadows before we exit
-            return _diagnose(
-                ctx, clock, reference, critical, wanted, ShadowUnavailable, keep_reset_shadow
-            )
+            return _diagnose(ctx, clock, reference, critical, wanted, ShadowUnavailable,
+                             keep_reset_shadow, simulate)  # fmt: skip
     finally:
         close()
 
@@ -426,6 +430,7 @@ def _diagnose(
     wanted: frozenset[str],
     unavailable: type[Exception],
     keep: ShadowKeeper | None = None,
+    simulate: bool = True,
 ) -> Diagnosis:
     fw, root, target = ctx.fw, ctx.root, ctx.target
     dialect = target.dialect.name
@@ -461,6 +466,11 @@ def _diagnose(
             copies.cancel()  # no shadow can be made: the copies fail as the empty one did
             copies.close()
             copies = None
+        if not simulate and background is not None and copies is None:
+            with clock("reset-wait", "waiting for the fresh run on the empty shadow database"):
+                reset_r = background.result()
+            if reset_r.ok and reset_r.tables is not None:
+                return _reset_only(ctx, clock, reference, critical, h, reset_r)
         return _rehearsed(
             ctx, clock, reference, critical, h, evidence, shadow_note, background, copies, wanted
         )
@@ -594,12 +604,6 @@ def _rehearsed(
     )  # fmt: skip
     recommendation = options.recommend(opts, nothing_to_do=not todo and failing is None)
     guard = _guard(ctx, h, failing, cause, fresh)
-    last_applied = next(
-        (m for m in reversed(ctx.migrations) if m.state is MigrationState.APPLIED), None
-    )
-    counts = {state.value: 0 for state in MigrationState}
-    for m in ctx.migrations:
-        counts[m.state.value] += 1
     expected_tables = None
     if parity_summary is not None and (line := parity_summary.line("tables")) is not None:
         expected_tables = line.expected
@@ -608,14 +612,7 @@ def _rehearsed(
         kept = sum(1 for t in live.tables if t.lower() in tracking)
         expected_tables = len(sim_all.schema.tables) + kept  # the tracking table counts as a table
     return Diagnosis(
-        framework=fw.name,
-        app=app_text,
-        target=target_text,
-        dialect=dialect,
-        counts=counts,
-        total=len(ctx.migrations),
-        tables=ctx.tables,
-        last_applied=last_applied,
+        **_about(ctx),
         failing=failing,
         cause=cause,
         blocked=blocked,
@@ -631,9 +628,95 @@ def _rehearsed(
         timeline=timeline,
         timings=tuple(clock.timings),
         expected_tables=expected_tables,
+    )
+
+
+def _about(ctx: Context) -> dict[str, Any]:
+    """The fields of a Diagnosis that describe the target and its migrations as read."""
+    counts = {state.value: 0 for state in MigrationState}
+    for m in ctx.migrations:
+        counts[m.state.value] += 1
+    return {
+        "framework": ctx.fw.name,
+        "app": str(ctx.root),
+        "target": ctx.target.display,
+        "dialect": ctx.target.dialect.name,
+        "counts": counts,
+        "total": len(ctx.migrations),
+        "tables": ctx.tables,
+        "last_applied": next(
+            (m for m in reversed(ctx.migrations) if m.state is MigrationState.APPLIED), None
+        ),
         # When the database was read (the dialect's stamp, else now: seconds after the read);
         # reports are dated by it, never by when they are rendered.
-        taken_at=live.taken_at or _utc_now(),
+        "taken_at": ctx.live.taken_at or _utc_now(),
+    }
+
+
+def _reset_only(
+    ctx: Context,
+    clock: Clock,
+    reference: str | None,
+    critical: Sequence[str],
+    h: Histories,
+    reset_r: Rehearsal,
+) -> Diagnosis:
+    """The diagnosis a reset plan reads, once the reset rehearsal ran every migration: no
+    simulation (its CPU work would share the GIL with the framework's runner on the rehearsal's
+    thread, and the plan reads nothing from it). The failure is the one the runner recorded, if
+    any; cause, conflicts, blocked groups and the guard are left out, the resume option is not
+    checked, and the expected tables are those the fresh run made (or the reference's)."""
+    root, target, live = ctx.root, ctx.target, ctx.live
+    dialect = target.dialect.name
+    present = {t.lower() for t in live.tables}
+    todo = not_applied(ctx.migrations)
+    failing = _recorded_failure(todo, h, dialect)
+    timeline = impact.timeline(ctx.migrations, failing.migration.id if failing else None, {})
+    parity_summary = None
+    if reference is not None:
+        from dbmedic.diagnose.parity import load_reference, parity, reference_label
+
+        with clock("parity", "comparing with the reference"):
+            parity_summary = parity(live, load_reference(reference), reference_label(reference))
+    clock.timings.append(("reset (background)", reset_r.seconds))
+    app_text, target_text = str(root), target.display
+    ref_text = (
+        None if reference is None else reference if "://" not in reference else _redacted(reference)
+    )
+    opts = (
+        _reset_option(reset_r, None, options.command(Strategy.RESET, app_text, target_text), None),
+        options.option(
+            Strategy.RESUME, None, Evidence.NOT_CHECKED,
+            options.command(Strategy.RESUME, app_text, target_text),
+            reason="not checked: only a reset was planned",
+        ),
+        _sync_option(reference, len(parity_summary.missing_tables) if parity_summary else None,
+                     options.command(Strategy.SYNC, app_text, target_text, ref_text)),
+    )  # fmt: skip
+    expected = reset_r.tables
+    if parity_summary is not None and (line := parity_summary.line("tables")) is not None:
+        expected = line.expected
+    return Diagnosis(
+        **_about(ctx),
+        failing=failing,
+        cause=None,
+        blocked=impact.blocked(timeline, None),
+        critical=tuple(
+            CriticalTable(t, True, None, "present")
+            if t.lower() in present
+            else CriticalTable(t, False, None, "missing (its creator was not simulated)")
+            for t in critical
+        ),
+        parity=parity_summary,
+        conflicts=(),
+        options=opts,
+        guard=None,
+        recommendation=options.recommend(opts, nothing_to_do=not todo and failing is None),
+        simulation=SimulationNote(None),
+        evidence=Evidence.REHEARSED,
+        timeline=timeline,
+        timings=tuple(clock.timings),
+        expected_tables=expected,
     )
 
 

@@ -47,6 +47,9 @@ class Rehearsal:
     statements_run: int = 0
     history: Histories | None = field(default=None, compare=False)
     """reset only: every migration's SQL, printed by the framework on the empty shadow."""
+    tables: int | None = None
+    """reset only, when the run succeeded: the tables it made (dbmedic's journal not counted),
+    which a reset of the target ends with."""
 
     @property
     def ok(self) -> bool:
@@ -114,9 +117,16 @@ def rehearse_reset(
         result = _as_target(fw.migrate(sh, root, progress=progress), sh, target)
         migrate_s = time.perf_counter() - t0
         cls = _classified(sh, result)
+        tables = None
+        if result.ok:
+            from dbmedic.model import INTERNAL_TABLES
+
+            with sh.connect() as conn:
+                tables = len(set(sh.dialect.table_names(conn)) - INTERNAL_TABLES)
         if keep is not None and result.ok:
             keep.adopt(sh, stack.pop_all())
-    return Rehearsal(result, time.perf_counter() - started, migrate_s, cls, history=history)
+    seconds = time.perf_counter() - started
+    return Rehearsal(result, seconds, migrate_s, cls, history=history, tables=tables)
 
 
 def rehearse_resume(

@@ -98,6 +98,7 @@ def plan_for_target(
         root, url, reference=reference, critical=critical, framework=framework.name,
         environment=environment, rehearse={"reset"} if strategy == "reset" else False,
         keep_reset_shadow=keeper if strategy == "reset" and can_promote(db) else None,
+        simulate=strategy != "reset",  # a reset plan reads no simulation once rehearsed
     )  # fmt: skip
     chosen = None if hooks is None else [tuple(h) for h in hooks]
     if strategy == "reset":
