@@ -245,6 +245,9 @@ class _Run:
     """The run's :class:`dbmedic.lock.RepairLock`, checked before every step and the rollback."""
     shadow: Database | None = None
     """The reset rehearsal's kept shadow, for a PROMOTE_SHADOW step (None: not held)."""
+    read: Schema | None = None
+    """The target's schema as the running step read it last (a promotion's proof, the
+    verification), after its last write: that step's record, instead of a second inspection."""
 
 
 def check_plan_order(plan: Plan) -> None:
@@ -372,12 +375,14 @@ def run_step(
         hold_lock(run, step.number)
         if step.kind in WRITES:
             run.wrote = True
+        run.read = None
         if step.kind is StepKind.LOCK:
             detail = lock
         else:
             detail = (runner or _STEP_RUNNERS[step.kind])(run, step)
         status, error = StepStatus.OK, None
-        recorded = record_schema(journal.directory, step.number, inspect_schema(run.db))
+        after = run.read if run.read is not None else inspect_schema(run.db)
+        recorded = record_schema(journal.directory, step.number, after)
     except DbmedicError as e:
         status, error, detail = StepStatus.FAILED, scrub(str(e)), None
     except Exception as e:  # a bug or a driver error we did not foresee: still roll back
@@ -495,6 +500,7 @@ def _promote(run: _Run, step: Step) -> str:
         run=lambda sql, numbers: run_sql_statements(run, step, sql, numbers),
         migrate=lambda: _migrate(run, step),
         moved=None if run.fault is None else lambda: run.fault.fire(run.db, step.number, "moved"),
+        proven=lambda schema: setattr(run, "read", schema),
     )  # fmt: skip
 
 
@@ -532,7 +538,8 @@ def _hook(run: _Run, step: Step) -> str:
 
 
 def _verify(run: _Run, step: Step) -> str:
-    problems, found = verify_state(run.db, run.plan, run.reference, run.framework, run.app)
+    problems, found = verify_state(run.db, run.plan, run.reference, run.framework, run.app,
+                                   read=lambda schema: setattr(run, "read", schema))  # fmt: skip
     if problems:
         raise StepFailed("verification failed: " + "; ".join(problems[:5]))
     return "; ".join(found)
@@ -563,17 +570,22 @@ def verify_state(
     reference: Schema | None,
     framework: Framework | None,
     app: Path | None,
+    *,
+    read: Callable[[Schema], object] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Read-only: (problems, findings) of the target against the plan's expectations.
 
     Checks parity with ``reference`` (ignoring the plan's accepted differences), the expected
     table count, the critical tables, and that the framework has nothing pending or failed.
+    ``read`` gets the schema it inspected.
     """
     from dbmedic.diff import diff_schemas
     from dbmedic.inspect import inspect_schema
     from dbmedic.model import MigrationState
 
     schema = inspect_schema(db)
+    if read is not None:
+        read(schema)
     problems: list[str] = []
     found = [f"{len(schema.tables)} tables"]
     if reference is not None:

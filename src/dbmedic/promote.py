@@ -461,11 +461,13 @@ def promote(
     run: RunStatements,
     migrate: Migrate,
     moved: Callable[[], object] | None = None,
+    proven: Callable[[Schema], object] | None = None,
 ) -> str:
     """Writes: move the rehearsed ``shadow`` into the (recreated, empty) target ``db`` and prove
     it equal; the step's detail. Runs ``migrate`` instead when the shadow is not this step's or
     changed since the plan. ``moved`` is called between the move and the proof (the fault
-    tests break the run there). Raises StepFailed (the run then rolls back)."""
+    tests break the run there); ``proven`` gets the target's schema the proof read (the step's
+    record, read once). Raises StepFailed (the run then rolls back)."""
     from dbmedic.inspect import inspect_schema
 
     promoter = _for(db)
@@ -478,7 +480,7 @@ def promote(
     promoter.move(db, shadow, step, run)
     if moved is not None:
         moved()
-    return _prove(db, expected, rows, fw, root, step)
+    return _prove(db, expected, rows, fw, root, step, proven)
 
 
 def _held(shadow: Database, step: Step) -> bool:
@@ -511,7 +513,7 @@ def _save(folder: Path, number: int, schema: Schema, rows: dict[str, list[list[s
 
 def _prove(
     db: Database, expected: Schema, rows: dict[str, list[list[str]]], fw: Framework, root: Path,
-    step: Step,
+    step: Step, proven: Callable[[Schema], object] | None = None,
 ) -> str:  # fmt: skip
     from dbmedic.apply import difference_key
     from dbmedic.diff import diff_schemas
@@ -532,6 +534,8 @@ def _prove(
             f"after promoting the shadow, the tracking rows of {db.display} differ from the "
             "rehearsal's"
         )
+    if proven is not None:
+        proven(after)
     count = sum(len(r) for r in rows.values())
     return (
         f"promoted {step.shadow}: {len(after.tables)} tables, {len(after.views)} views, "
@@ -541,7 +545,7 @@ def _prove(
 
 def resume_promotion(
     db: Database, step: Step, *, fw: Framework, root: Path, folder: Path, run: RunStatements,
-    migrate: Migrate,
+    migrate: Migrate, proven: Callable[[Schema], object] | None = None,
 ) -> str:  # fmt: skip
     """Writes: finish a promotion whose run was interrupted. When no table arrived yet, the
     shadow is dropped and the migrations run instead (a shadow that outlived its run is not
@@ -563,7 +567,7 @@ def resume_promotion(
     expected = load_snapshot(saved)
     rows = json.loads((folder / f"shadow-{step.number}-rows.json").read_text(encoding="utf-8"))
     promoter.finish(db, step, run)
-    detail = _prove(db, expected, rows, fw, root, step)
+    detail = _prove(db, expected, rows, fw, root, step, proven)
     drop_leftover(db, step)
     return f"resumed: {detail}"
 

@@ -359,6 +359,7 @@ def _resume_runner(step: Step, plan_of: dict[int, list[int]], run_sql: Any) -> A
                 run.db, s, fw=run.framework, root=run.app, folder=run.journal.directory,
                 run=lambda sql, numbers: run_sql(run, s, sql, numbers),
                 migrate=lambda: _migrate(run, s),
+                proven=lambda schema: setattr(run, "read", schema),
             )  # fmt: skip
 
         return promote
