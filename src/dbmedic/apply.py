@@ -245,6 +245,9 @@ class _Run:
     """The run's :class:`dbmedic.lock.RepairLock`, checked before every step and the rollback."""
     shadow: Database | None = None
     """The reset rehearsal's kept shadow, for a PROMOTE_SHADOW step (None: not held)."""
+    locked: Schema | None = None
+    """The target's schema read just after this process took the repair lock (the run's
+    ``before``): the record of a LOCK step that is the first step, which changes nothing."""
     read: Schema | None = None
     """The target's schema as the running step read it last (a promotion's proof, the
     verification), after its last write: that step's record, instead of a second inspection."""
@@ -317,7 +320,8 @@ def apply_plan(
 
             save_snapshot(reference, journal.directory / "reference.json")
         run = _Run(plan, db, root, framework, backups, reference, progress, dict(hook_env or {}),
-                   journal=journal, fault=from_env(), lock=lock, shadow=shadow)  # fmt: skip
+                   journal=journal, fault=from_env(), lock=lock, shadow=shadow,
+                   locked=before)  # fmt: skip
         results: list[StepResult] = []
         failure: StepResult | None = None
         for step in plan.steps:
@@ -372,12 +376,13 @@ def run_step(
             run.fault.fire(run.db, step.number, "before")
         if fault is not None:
             fault(step)
-        hold_lock(run, step.number)
+        retaken = hold_lock(run, step.number)
         if step.kind in WRITES:
             run.wrote = True
-        run.read = None
+        # ``locked`` serves only a first step under the lock taken then (not one taken again)
+        run.read, locked, run.locked = None, None if retaken else run.locked, None
         if step.kind is StepKind.LOCK:
-            detail = lock
+            detail, run.read = lock, locked
         else:
             detail = (runner or _STEP_RUNNERS[step.kind])(run, step)
         status, error = StepStatus.OK, None
@@ -395,12 +400,15 @@ def run_step(
     return StepResult(step.number, str(step.kind), step.title, status, seconds, error, detail)
 
 
-def hold_lock(run: _Run, step: int | None) -> None:
+def hold_lock(run: _Run, step: int | None) -> bool:
     """Before a step writes (or a rollback restores): the run still holds its repair lock. A
     lock whose session was ended from outside (MariaDB frees ``GET_LOCK`` with the session) is
-    taken again and journaled; raises LockBusy when another run took it meanwhile."""
-    if run.lock is not None and run.lock.ensure() and run.journal is not None:
-        run.journal.write("lock-retaken", step=step, lock=run.lock.description)
+    taken again and journaled (True); raises LockBusy when another run took it meanwhile."""
+    if run.lock is not None and run.lock.ensure():
+        if run.journal is not None:
+            run.journal.write("lock-retaken", step=step, lock=run.lock.description)
+        return True
+    return False
 
 
 def _say(run: _Run, step: Step, done: int, total: int, what: str) -> None:
