@@ -117,16 +117,26 @@ def rehearse_reset(
         result = _as_target(fw.migrate(sh, root, progress=progress), sh, target)
         migrate_s = time.perf_counter() - t0
         cls = _classified(sh, result)
-        tables = None
-        if result.ok:
-            from dbmedic.model import INTERNAL_TABLES
-
-            with sh.connect() as conn:
-                tables = len(set(sh.dialect.table_names(conn)) - INTERNAL_TABLES)
+        tables = _tables_made(sh) if result.ok else None
         if keep is not None and result.ok:
             keep.adopt(sh, stack.pop_all())
     seconds = time.perf_counter() - started
     return Rehearsal(result, seconds, migrate_s, cls, history=history, tables=tables)
+
+
+def _tables_made(sh: Database) -> int | None:
+    """The tables on the shadow after a fresh run, dbmedic's journal not counted; None when
+    they cannot be read (a reset plan then simulates the migrations, as before)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from dbmedic.errors import DbmedicError
+    from dbmedic.model import INTERNAL_TABLES
+
+    try:
+        with sh.connect() as conn:
+            return len(set(sh.dialect.table_names(conn)) - INTERNAL_TABLES)
+    except (DbmedicError, DBAPIError):
+        return None
 
 
 def rehearse_resume(
