@@ -3,8 +3,11 @@
     PYTHONPATH=src python bench/backup.py [--mb 500] [--runs 3]
 
 Builds ``dbm_bench_backup`` (a few large tables with mixed types, many small ones) with
-server-side INSERT ... SELECT, then times whole processes (medians of ``--runs``) and reads the
-peak memory of each child (``ru_maxrss``). Prints a Markdown table for bench/RESULTS.md. Drops its
+server-side INSERT ... SELECT, then times whole processes (medians of ``--runs`` rounds; each
+round runs every backup command, then, in rounds of their own, every restore, the order rotated
+from round to round: a big load leaves the server writing pages back for a while, which would
+otherwise always slow whichever command comes next) and reads the peak memory of each child
+(``ru_maxrss``). Prints a Markdown table for bench/RESULTS.md. Drops its
 databases at the end. Needs mariadb-dump, zstd, mydumper and myloader on PATH.
 """
 
@@ -129,58 +132,47 @@ def main() -> None:
         size = build(args.mb)
         rows: list[tuple[str, tuple[float, int], int]] = []
 
-        def measure(label: str, make: object, prepare: object = None) -> None:
-            samples = []
-            out_size = 0
-            for _ in range(args.runs):
-                folder = work / "out"
-                shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir()
-                if callable(prepare):
-                    prepare()
-                argv, shell = make(folder)  # type: ignore[operator]
-                samples.append(run(argv, shell))
-                out_size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-            rows.append((label, median(samples), out_size))
-            print(f"  {label}: {median(samples)[0]:.2f} s", file=sys.stderr, flush=True)
+        def measure_rounds(entries: list[tuple[str, object, object]]) -> None:
+            """Each entry once per round, the order rotated every round: a load leaves the server
+            flushing pages for a while, which would otherwise always slow the same next command."""
+            samples: dict[str, list[tuple[float, int]]] = {label: [] for label, _, _ in entries}
+            sizes: dict[str, int] = {}
+            for round_ in range(args.runs):
+                shift = round_ % len(entries)
+                for label, make, prepare in entries[shift:] + entries[:shift]:
+                    folder = work / "out"
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folder.mkdir()
+                    if callable(prepare):
+                        prepare()
+                    argv, shell = make(folder)  # type: ignore[operator]
+                    samples[label].append(run(argv, shell))
+                    sizes[label] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+            for label, _, _ in entries:
+                rows.append((label, median(samples[label]), sizes[label]))
+                print(f"  {label}: {median(samples[label])[0]:.2f} s", file=sys.stderr, flush=True)
 
-        measure(
-            "dbmedic backup (default)", lambda d: (dbmedic("backup", URL, "--dir", str(d)), False)
-        )
-        measure(
-            "dbmedic backup --builtin",
-            lambda d: (dbmedic("backup", URL, "--dir", str(d), "--builtin"), False),
-        )
-        measure(
-            "dbmedic backup, PyMySQL only (no mysqlclient)",
-            lambda d: (dbmedic_pymysql("backup", URL, "--dir", str(d)), False),
-        )
-        measure(
-            "dbmedic backup --external",
-            lambda d: (dbmedic("backup", URL, "--dir", str(d), "--external"), False),
-        )
-        measure(
-            "mariadb-dump --single-transaction --hex-blob > file",
-            lambda d: (
-                [
-                    f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob {DB} > {d}/dump.sql"
-                ],
-                True,
-            ),
-        )
-        measure(
-            "mariadb-dump ... \\| zstd -3 > file",
-            lambda d: (
-                [
-                    f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob {DB} | zstd -3 -q > {d}/dump.sql.zst"
-                ],
-                True,
-            ),
-        )
-        measure(
-            "mydumper -t 2",
-            lambda d: (["mydumper", *MY, "-B", DB, "-t", "2", "-o", str(d / "md")], False),
-        )
+        measure_rounds(
+            [
+                ("dbmedic backup (default)",
+                 lambda d: (dbmedic("backup", URL, "--dir", str(d)), False), None),
+                ("dbmedic backup --builtin",
+                 lambda d: (dbmedic("backup", URL, "--dir", str(d), "--builtin"), False), None),
+                ("dbmedic backup, PyMySQL only (no mysqlclient)",
+                 lambda d: (dbmedic_pymysql("backup", URL, "--dir", str(d)), False), None),
+                ("dbmedic backup --external",
+                 lambda d: (dbmedic("backup", URL, "--dir", str(d), "--external"), False), None),
+                ("mariadb-dump --single-transaction --hex-blob > file",
+                 lambda d: ([f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob "
+                             f"{DB} > {d}/dump.sql"], True), None),
+                ("mariadb-dump ... \\| zstd -3 > file",
+                 lambda d: ([f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob "
+                             f"{DB} | zstd -3 -q > {d}/dump.sql.zst"], True), None),
+                ("mydumper -t 2",
+                 lambda d: (["mydumper", *MY, "-B", DB, "-t", "2", "-o", str(d / "md")], False),
+                 None),
+            ]
+        )  # fmt: skip
         # restore sources, made once
         keep = work / "keep"
         keep.mkdir()
@@ -194,23 +186,23 @@ def main() -> None:
             if create:
                 sql(f"CREATE DATABASE {TARGET} CHARACTER SET utf8mb4")
 
-        measure(
-            "dbmedic restore (verified)",
-            lambda d: (dbmedic("restore", str(backup_dir), "--db", TARGET_URL, "--create"), False),
-            lambda: fresh(False),
-        )
-        measure(
-            "mariadb < dump.sql",
-            lambda d: ([f"mariadb -h127.0.0.1 -uroot {TARGET} < {keep}/dump.sql"], True),
-            fresh,
-        )
-        measure(
-            "myloader -t 2",
-            lambda d: (["myloader", *MY, "-B", TARGET, "-t", "2", "-d", str(keep / "md")], False),
-            fresh,
-        )
+        measure_rounds(
+            [
+                ("dbmedic restore (verified)",
+                 lambda d: (dbmedic("restore", str(backup_dir), "--db", TARGET_URL, "--create"),
+                            False),
+                 lambda: fresh(False)),
+                ("mariadb < dump.sql",
+                 lambda d: ([f"mariadb -h127.0.0.1 -uroot {TARGET} < {keep}/dump.sql"], True),
+                 fresh),
+                ("myloader -t 2",
+                 lambda d: (["myloader", *MY, "-B", TARGET, "-t", "2", "-d", str(keep / "md")],
+                            False),
+                 fresh),
+            ]
+        )  # fmt: skip
         disk = disk_speed(work)
-        print(f"\n{size:.0f} MB of table data (information_schema DATA_LENGTH), medians of {args.runs} runs, "
+        print(f"\n{size:.0f} MB of table data (information_schema DATA_LENGTH), medians of {args.runs} interleaved rounds, "
               f"whole processes; disk sequential write {disk:.0f} MB/s (dd conv=fdatasync)\n")  # fmt: skip
         print("| command | seconds | output MB | peak memory MB |")
         print("|---|---:|---:|---:|")
