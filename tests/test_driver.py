@@ -286,3 +286,24 @@ def test_a_connect_timeout_is_one_sentence_with_either_driver() -> None:
     assert MySQL().describe_error(py_side) == (
         "cannot reach the server at 'db.example.com' (timed out)"
     )
+
+
+@pytest.mark.backend("mariadb")
+def test_a_named_socket_is_used_by_both_mysql_drivers(db_url: str) -> None:
+    """PyMySQL connects through ``unix_socket`` whatever the host says; Connector/C only when
+    the host is ``localhost`` (else TCP). dbmedic's mysqlclient connections follow PyMySQL."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic.backups import mysqlc
+    from dbmedic.dialects.mysql import cdriver
+
+    url = DbUrl.parse(db_url)
+    with open_reference(db_url) as db, db.driver_connect() as conn:
+        socket_path = str(conn.exec_driver_sql("SELECT @@socket").scalar())
+    assert Path(socket_path).exists(), f"the server's socket {socket_path} is not on this machine"
+    kwargs = {"host": "127.0.0.1", "user": url.username or "root", "unix_socket": socket_path}
+    how = "SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"
+    for raw in (cdriver.connect(kwargs), mysqlc.connect(kwargs)):
+        cursor = raw.cursor()
+        cursor.execute(how)
+        assert cursor.fetchone()[0] in ("localhost", b"localhost")  # not 127.0.0.1:<port>
+        raw.close()

@@ -29,12 +29,9 @@ def driver() -> Any | None:
 def connect(kwargs: dict[str, Any]) -> Any | None:
     """A mysqlclient connection for PyMySQL-style ``kwargs`` (bytes values, autocommit), or
     None when the driver is missing or would not connect as PyMySQL does (``cdriver.suits``)."""
-    mysqldb = driver()
-    if mysqldb is None or not cdriver.suits(kwargs):
+    if driver() is None:
         return None
-    return mysqldb.connect(
-        **{**kwargs, "charset": "utf8mb4", "use_unicode": False, "autocommit": True}
-    )
+    return cdriver.connect(kwargs, charset="utf8mb4", use_unicode=False, autocommit=True)
 
 
 def errors() -> tuple[type[BaseException], ...]:

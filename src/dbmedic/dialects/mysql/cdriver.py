@@ -51,6 +51,8 @@ def connect(kwargs: dict[str, Any], **options: Any) -> Any | None:
     if mysqldb is None:
         return None
     args = {"charset": "utf8mb4", **kwargs, **options}
+    if args.get("unix_socket"):  # PyMySQL takes the socket whatever the host; Connector/C only
+        args["host"] = "localhost"  # for "localhost" (else TCP to the host)
     return mysqldb.connect(**args)
 
 
