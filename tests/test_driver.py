@@ -307,3 +307,17 @@ def test_a_named_socket_is_used_by_both_mysql_drivers(db_url: str) -> None:
         cursor.execute(how)
         assert cursor.fetchone()[0] in ("localhost", b"localhost")  # not 127.0.0.1:<port>
         raw.close()
+
+
+def test_only_connector_c_errors_are_tried_again_with_pymysql() -> None:
+    from dbmedic.dialects.mysql import cdriver
+
+    def error(code: int) -> Exception:
+        return type("OperationalError", (Exception,), {})(code, "message")
+
+    assert cdriver.retry_with_pymysql(error(2002))  # refused port, reported as errno 115
+    assert cdriver.retry_with_pymysql(error(2061))  # MySQL 8: needs a secure connection
+    assert not cdriver.retry_with_pymysql(error(2013))  # a timeout: PyMySQL would wait again
+    assert not cdriver.retry_with_pymysql(error(1045))  # access denied: the same for both
+    assert not cdriver.retry_with_pymysql(error(1049))  # unknown database
+    assert not cdriver.retry_with_pymysql(ValueError("no code"))

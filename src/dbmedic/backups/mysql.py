@@ -27,6 +27,7 @@ from typing import Any
 from dbmedic.backups import families, mysqlc
 from dbmedic.backups.families import Facts, Family, Source, connect_error, register_family
 from dbmedic.backups.manifest import Part, TableEntry, combine
+from dbmedic.dialects.mysql import cdriver
 from dbmedic.errors import BackupError
 
 CHUNK_BYTES = 2 << 20
@@ -73,7 +74,8 @@ def connect(
                 conn.query(SESSION)
                 return conn
         except mysqlc.errors() as e:
-            raise connect_error(source, e) from e
+            if not cdriver.retry_with_pymysql(e):
+                raise connect_error(source, e) from e
     import pymysql  # only now: importing it costs ~50 ms that a mysqlclient dump need not pay
 
     kwargs.update(charset="utf8mb4", use_unicode=unicode, autocommit=True)

@@ -193,9 +193,7 @@ class MySQL(Dialect):
                     raw, c_error, reopen=lambda: self.connect_driver(url, read_only)
                 )
             except c_error as e:
-                # Connector/C reports a refused port as errno 115 ("in progress"); PyMySQL,
-                # below, fails at once too and says why.
-                if not (e.args and e.args[0] in (2002, 2003)):
+                if not cdriver.retry_with_pymysql(e):
                     raise DriverError(e) from e
         import pymysql
 

@@ -56,6 +56,16 @@ def connect(kwargs: dict[str, Any], **options: Any) -> Any | None:
     return mysqldb.connect(**args)
 
 
+def retry_with_pymysql(error: BaseException) -> bool:
+    """Whether a failed mysqlclient connect should be tried again with PyMySQL: errors raised by
+    Connector/C itself (codes 2000-2999: a refused port reported as errno 115, an authentication
+    plugin it lacks, MySQL 8's "authentication requires a secure connection" where PyMySQL asks
+    for the server's RSA key), except a timeout (2013), which PyMySQL would only wait out again.
+    The server's own refusals (access denied, unknown database) are the same for both."""
+    code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+    return code is not None and 2000 <= code < 3000 and code != 2013
+
+
 def error_class() -> type[BaseException] | None:
     """mysqlclient's base exception class, or None when it is not installed."""
     mysqldb = driver()
