@@ -9,6 +9,7 @@ replaced per test). Restrict a test with ``@pytest.mark.backend("mariadb", "post
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,3 +62,13 @@ def sql_runner() -> Callable[[str | URL, str], None]:
 
 
 from fault_matrix import pytest_sessionstart, pytest_terminal_summary  # noqa: E402,F401
+
+
+@pytest.fixture
+def php() -> str:
+    """Skip the test, saying why, when PHP or Debian's Laravel 8 is missing (CI installs both)."""
+    if shutil.which("php") is None:
+        pytest.skip("php is not installed (.ci/run installs php-cli and php-laravel-framework)")
+    if not Path("/usr/share/php/Illuminate/autoload.php").is_file():
+        pytest.skip("php-laravel-framework is not installed (.ci/run installs it)")
+    return "php"

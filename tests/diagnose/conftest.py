@@ -3,7 +3,6 @@ and a check after every test that no shadow database is left on any server."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,15 +43,6 @@ def copy_fixture(tmp_path: Path) -> Callable[[str], Path]:
         return copy_fixture_app(name, tmp_path / name)
 
     return _copy
-
-
-@pytest.fixture
-def php() -> str:
-    if shutil.which("php") is None:
-        pytest.skip("php is not installed (.ci/run installs php-cli and php-laravel-framework)")
-    if not Path("/usr/share/php/Illuminate/autoload.php").is_file():
-        pytest.skip("php-laravel-framework is not installed (.ci/run installs it)")
-    return "php"
 
 
 @pytest.fixture

@@ -54,12 +54,12 @@ def columns_of(url: str, table: str) -> list[str]:
         return list(db.dialect.inspect(conn, db.info).tables[table].columns)
 
 
-def schema_and_tracking_rows(url: str) -> tuple[object, list[tuple[object, ...]]]:
-    """Schema and dbmate tracking rows: what diagnose and lint must leave exactly as found."""
+def schema_and_tracking_rows(
+    url: str, rows_sql: str = "SELECT version FROM schema_migrations ORDER BY 1"
+) -> tuple[object, list[tuple[object, ...]]]:
+    """Schema and tracking rows (dbmate's unless ``rows_sql`` reads another framework's): what
+    diagnose and lint must leave exactly as found."""
     with open_reference(url) as db, db.connect() as conn:
         schema = db.dialect.inspect(conn, db.info)
-        rows = [
-            tuple(r)
-            for r in conn.exec_driver_sql("SELECT version FROM schema_migrations ORDER BY 1")
-        ]
+        rows = [tuple(r) for r in conn.exec_driver_sql(rows_sql)]
     return schema.tables, rows

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from diagnose_helpers import apply_guard
+from diagnose_helpers import apply_guard, schema_and_tracking_rows
 from diagnose_helpers import columns_of as _columns
 
 from dbmedic import api
@@ -38,13 +38,8 @@ def _tables(url: str) -> set[str]:
 
 
 def _state(url: str) -> tuple[object, list[tuple[object, ...]]]:
-    with open_reference(url) as db, db.connect() as conn:
-        schema = db.dialect.inspect(conn, db.info)
-        rows = [
-            tuple(r)
-            for r in conn.exec_driver_sql("SELECT migration, batch FROM migrations ORDER BY 1")
-        ]
-    return schema.tables, rows
+    """Schema and Laravel's tracking rows."""
+    return schema_and_tracking_rows(url, "SELECT migration, batch FROM migrations ORDER BY 1")
 
 
 @pytest.mark.backend("mariadb")

@@ -4,7 +4,6 @@ in the app, and a reset that keeps who may use the database."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 
@@ -74,13 +73,6 @@ def test_resume_repairs_a_hand_made_table_and_keeps_its_rows(
 
 
 # --- Laravel's default post-fix hooks, run in the fixture app ------------------------------------
-
-
-@pytest.fixture
-def php() -> str:
-    if shutil.which("php") is None or not Path("/usr/share/php/Illuminate/autoload.php").is_file():
-        pytest.skip("php and php-laravel-framework are needed (.ci/run installs them)")
-    return "php"
 
 
 @pytest.mark.backend("mariadb")

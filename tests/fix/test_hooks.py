@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -241,13 +240,6 @@ def test_sync_plans_the_frameworks_defaults_only_when_nothing_is_configured() ->
 
 
 # --- Laravel on MariaDB: configured hooks replace the defaults, [] runs none --------------------
-
-
-@pytest.fixture
-def php() -> str:
-    if shutil.which("php") is None or not Path("/usr/share/php/Illuminate/autoload.php").is_file():
-        pytest.skip("php and php-laravel-framework are needed (.ci/run installs them)")
-    return "php"
 
 
 @pytest.mark.backend("mariadb")

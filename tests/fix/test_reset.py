@@ -4,7 +4,6 @@ migration is made idempotent with the guard diagnose prints."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -27,13 +26,6 @@ from dbmedic.plan import StepKind
 from dbmedic.plans.reset import plan_reset
 
 CRITICAL = ["retell_call_sessions", "conversation_flows", "users"]
-
-
-@pytest.fixture
-def php() -> str:
-    if shutil.which("php") is None or not Path("/usr/share/php/Illuminate/autoload.php").is_file():
-        pytest.skip("php and php-laravel-framework are needed (.ci/run installs them)")
-    return "php"
 
 
 def _schema_facts(url: str) -> list[tuple[object, ...]]:

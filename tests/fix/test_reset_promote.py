@@ -353,17 +353,13 @@ class AddPolicyNamesView extends Migration
 
 @pytest.mark.backend("mariadb")
 def test_laravel_promoted_reset_equals_a_plain_reset(
-    backend: str, db_factory: DatabaseFactory, tmp_path: Path
+    backend: str, php: str, db_factory: DatabaseFactory, tmp_path: Path
 ) -> None:
     """Laravel (the rehearsal runs ``migrate --pretend`` first, then ``migrate``, on the shadow):
     the promoted database has the tables, keys, view, trigger and ``migrations`` rows (ids,
     batch 1) of a plain reset."""
-    import shutil
-
     from strategy_helpers import SEED, framework_pending, laravel_incident
 
-    if shutil.which("php") is None or not Path("/usr/share/php/Illuminate/autoload.php").is_file():
-        pytest.skip("php and php-laravel-framework are needed (.ci/run installs them)")
     apps = {}
     for label in ("plain", "promo"):
         url = db_factory.new(label)

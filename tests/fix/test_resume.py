@@ -29,17 +29,6 @@ from dbmedic import api
 from dbmedic.plan import StepKind
 from dbmedic.plans.resume import Action, plan_resume, resume_decisions
 
-php = pytest.fixture(lambda: _php())
-
-
-def _php() -> str:
-    import shutil
-
-    if shutil.which("php") is None or not Path("/usr/share/php/Illuminate/autoload.php").is_file():
-        pytest.skip("php and php-laravel-framework are needed (.ci/run installs them)")
-    return "php"
-
-
 # --- dbmate-format SQL on SQLite ----------------------------------------------------------------
 
 POLICY = (

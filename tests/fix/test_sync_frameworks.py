@@ -9,7 +9,6 @@ framework's own status command showing nothing pending, the staging rows still t
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,6 @@ from strategy_helpers import (
 
 from dbmedic import api
 from dbtest import DatabaseFactory
-
-
-@pytest.fixture
-def php() -> str:
-    if shutil.which("php") is None or not Path("/usr/share/php/Illuminate/autoload.php").is_file():
-        pytest.skip("php and php-laravel-framework are needed (.ci/run installs them)")
-    return "php"
 
 
 def _without_lines(path: Path, *needles: str) -> None:

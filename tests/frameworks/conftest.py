@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -103,13 +102,3 @@ def no_secret(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             assert TEST_PASSWORD not in (shown or "")
 
     return check
-
-
-@pytest.fixture
-def php() -> str:
-    """Skip the test, saying why, when PHP or Debian's Laravel 8 is missing (CI installs both)."""
-    if shutil.which("php") is None:
-        pytest.skip("php is not installed (.ci/run installs php-cli and php-laravel-framework)")
-    if not Path("/usr/share/php/Illuminate/autoload.php").is_file():
-        pytest.skip("php-laravel-framework is not installed (.ci/run installs it)")
-    return "php"
