@@ -147,6 +147,11 @@ class Database:
     def engine(self, value: Engine) -> None:
         self._engine = value
 
+    def url_for(self, database: str) -> URL | DbUrl:
+        """This database's URL with another database name, of the kind it was opened with (so
+        :func:`open_database` opens it the same way: through the driver or an engine)."""
+        return self._url.set(database=database)
+
     @property
     def display(self) -> str:
         """The URL with its password hidden: safe to print, log or put in a report."""
@@ -257,12 +262,22 @@ def _make_engine(
     return engine
 
 
-def open_database(url: str | URL, *, read_only: bool = False, **engine_kwargs: Any) -> Database:
+def open_database(
+    url: str | URL | DbUrl, *, read_only: bool = False, **engine_kwargs: Any
+) -> Database:
     """Open ``url`` and read its server facts; MySQL URLs become the MariaDB dialect on MariaDB.
 
-    Raises ConfigError for a bad URL, ConnectError when the server cannot be reached or refuses.
+    A string or a :class:`DbUrl` opens through the driver (no SQLAlchemy until an engine is
+    needed), a SQLAlchemy URL through an engine. Raises ConfigError for a bad URL, ConnectError
+    when the server cannot be reached or refuses.
     """
-    parsed: URL | DbUrl = parse_db_url(url) if isinstance(url, str) else parse_url(url)
+    parsed: URL | DbUrl
+    if isinstance(url, str):
+        parsed = parse_db_url(url)
+    elif isinstance(url, DbUrl):
+        parsed = _normalised(url)
+    else:
+        parsed = parse_url(url)
     dialect = _dialect_for(parsed)
     if url_family(parsed) == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(str(parsed.database))
@@ -298,11 +313,11 @@ def _server_info_through_engine(db: Database) -> ServerInfo:
         raise db._connect_error(e) from e
 
 
-def open_target(url: str | URL, **engine_kwargs: Any) -> Database:
+def open_target(url: str | URL | DbUrl, **engine_kwargs: Any) -> Database:
     """Open a database that dbmedic may change (after the safety checks of the caller)."""
     return open_database(url, read_only=False, **engine_kwargs)
 
 
-def open_reference(url: str | URL, **engine_kwargs: Any) -> Database:
+def open_reference(url: str | URL | DbUrl, **engine_kwargs: Any) -> Database:
     """Open a reference database read-only: the server itself refuses any write through it."""
     return open_database(url, read_only=True, **engine_kwargs)

@@ -249,7 +249,7 @@ def _created(source: Database) -> Iterator[Database]:
                 hint=f"grant CREATE on databases named like %{SHADOW_MARK}% to rehearse",
             ) from e
         try:
-            shadow = open_target(source.url.set(database=name))
+            shadow = open_target(source.url_for(name))
             try:
                 yield shadow
             finally:

@@ -36,6 +36,19 @@ def _schema_facts(url: str) -> list[tuple[object, ...]]:
     )
 
 
+def _guard_the_seed(app: Path) -> None:
+    """The fix the refusal names: the guard around the Schema::table call."""
+    seed = app / "database" / "migrations" / f"{SEED}.php"
+    seed.write_text(
+        seed.read_text().replace(
+            "Schema::table('policy_configurations',",
+            "if (! Schema::hasColumn('policy_configurations', 'priority')) "
+            "Schema::table('policy_configurations',",
+            1,
+        )
+    )
+
+
 @pytest.mark.backend("mariadb")
 def test_reset_laravel_refused_then_done_once_idempotent(
     backend: str, php: str, db_url: str, tmp_path: Path
@@ -57,16 +70,7 @@ def test_reset_laravel_refused_then_done_once_idempotent(
     assert "\n" not in text  # one sentence
     assert tables(db_url) >= {"users", "policy_configurations"}  # nothing was touched
 
-    # the fix the refusal names: the guard around the Schema::table call
-    seed = app / "database" / "migrations" / f"{SEED}.php"
-    seed.write_text(
-        seed.read_text().replace(
-            "Schema::table('policy_configurations',",
-            "if (! Schema::hasColumn('policy_configurations', 'priority')) "
-            "Schema::table('policy_configurations',",
-            1,
-        )
-    )
+    _guard_the_seed(app)
     d = api.diagnose(app, db_url, critical=CRITICAL)
     plan = plan_reset(d, facts=facts)
 
@@ -178,3 +182,31 @@ def test_a_reset_plan_simulates_nothing_once_rehearsed(
         plan_reset(lean, facts=facts)
     assert str(refused.value) == str(simulated.value)
     assert "fails at 004" in str(refused.value) and "email" in str(refused.value)
+
+
+@pytest.mark.backend("mariadb")
+def test_a_laravel_reset_plan_reads_the_sql_only_when_the_fresh_run_fails(
+    backend: str, php: str, db_url: str, tmp_path: Path
+) -> None:
+    """A reset plan starts the fresh run without `migrate --pretend` first (PHP migrations have
+    no SQL to read without the framework); when that run fails, the SQL is printed on another
+    empty shadow, so the refusal says where and why exactly as a full diagnosis does."""
+    app = laravel_incident(tmp_path, db_url)
+    facts, _pending, _live = facts_and_pending(app, db_url, "laravel")
+
+    full = api.diagnose(app, db_url, rehearse={"reset"}, critical=CRITICAL)
+    lean = api.diagnose(app, db_url, rehearse={"reset"}, critical=CRITICAL, simulate=False)
+    with pytest.raises(RefusedError) as simulated:
+        plan_reset(full, facts=facts)
+    with pytest.raises(RefusedError) as refused:
+        plan_reset(lean, facts=facts)
+    assert str(refused.value) == str(simulated.value)
+    assert "Schema::hasColumn('policy_configurations', 'priority')" in str(refused.value)
+    assert "reset-sql" in dict(lean.timings)  # read after the failed run, on its own shadow
+
+    _guard_the_seed(app)
+    lean = api.diagnose(app, db_url, rehearse={"reset"}, critical=CRITICAL, simulate=False)
+    assert "reset-sql" not in dict(lean.timings) and lean.simulation.seconds == 0.0
+    plan = plan_reset(lean, facts=facts)
+    assert plan.predicted_ok is True and plan.expected_tables == len(LARAVEL_TABLES)
+    assert tables(db_url) >= {"users", "policy_configurations"}  # nothing was touched

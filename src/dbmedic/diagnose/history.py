@@ -39,6 +39,10 @@ class Histories:
         return [(mid, list(self.statements.get(mid, ()))) for mid in ids]
 
 
+NO_SQL = Histories({}, False)
+"""No migration's SQL read (a reset plan whose fresh run succeeded needs none)."""
+
+
 def statements_from_files(fw: Framework, root: Path, family: str) -> Histories | None:
     """Read-only, no database: every migration's statements from its SQL file, or None."""
     found = fw.file_sql(root, family)
@@ -149,3 +153,14 @@ def simulate_from(
         skip.setdefault(m.id, resume_skip(m))
     history = [(mid, sts[skip.get(mid, 0) :]) for mid, sts in h.history([m.id for m in todo])]
     return simulate(history, dialect, live, database=live.database, keep_going=keep_going)
+
+
+def statements_on_empty_shadow(
+    fw: Framework, target: Database, root: Path, migrations: Sequence[Migration]
+) -> Histories:
+    """Writes (a shadow only): every migration's SQL, printed by the framework on an empty
+    shadow of ``target`` (pretend, sqlmigrate, offline), which is then dropped."""
+    from dbmedic.shadow import shadow_database
+
+    with shadow_database(target) as sh:
+        return statements_from_framework(fw, sh, root, migrations, complete=True)

@@ -17,6 +17,7 @@ from dbmedic.diagnose import cause as causes
 from dbmedic.diagnose import impact, options
 from dbmedic.diagnose.guard import guard_for
 from dbmedic.diagnose.history import (
+    NO_SQL,
     Histories,
     not_applied,
     simulate_from,
@@ -24,6 +25,7 @@ from dbmedic.diagnose.history import (
     statement_sql,
     statements_from_files,
     statements_from_framework,
+    statements_on_empty_shadow,
 )
 from dbmedic.diagnose.rehearse import (
     CopiesInBackground,
@@ -193,6 +195,11 @@ def locate_failure(
         if res is not None and res.failure is not None:
             return res.failure.statement, res.failure.line
     return None, None
+
+
+def _recorded_failures(todo: Sequence[Migration]) -> bool:
+    """Whether a runner recorded a failed migration (its statement is then read from the SQL)."""
+    return any(m.state is MigrationState.FAILED for m in todo)
 
 
 def _recorded_failure(todo: Sequence[Migration], h: Histories, dialect: str) -> Failure | None:
@@ -451,16 +458,21 @@ def _diagnose(
             )  # fmt: skip
         with clock("reset", "rehearsing a fresh run on an empty shadow database"):
             h = statements_from_files(fw, root, target.dialect.family or dialect)
+            # a reset plan reads the framework's SQL only when the rehearsal fails (to say
+            # where and why): the fresh run starts without printing it first
+            deferred = h is None and not simulate and not _recorded_failures(todo)
             if "reset" in wanted:
                 background = ResetInBackground(
-                    fw, target, root, ctx.migrations, clock.say, want_sql=h is None, keep=keep
-                )
+                    fw, target, root, ctx.migrations, clock.say,
+                    want_sql=h is None and not deferred, keep=keep,
+                )  # fmt: skip
                 try:
                     printed = background.history()  # waits for the shadow (and SQL, if asked)
                     h = h or printed
                 except unavailable as e:
                     evidence, shadow_note, background = Evidence.SIMULATED, str(e), None
-            if h is None:
+                    deferred = False
+            if h is None and not deferred:
                 h = statements_from_framework(fw, target, root, ctx.migrations, complete=False)
         if evidence is not Evidence.REHEARSED and copies is not None:
             copies.cancel()  # no shadow can be made: the copies fail as the empty one did
@@ -470,7 +482,10 @@ def _diagnose(
             with clock("reset-wait", "waiting for the fresh run on the empty shadow database"):
                 reset_r = background.result()
             if reset_r.ok and reset_r.tables is not None:
-                return _reset_only(ctx, clock, reference, critical, h, reset_r)
+                return _reset_only(ctx, clock, reference, critical, h or NO_SQL, reset_r)
+        if h is None:  # deferred, and the fresh run failed: the simulation needs all the SQL
+            with clock("reset-sql", "reading every migration's SQL from the framework"):
+                h = statements_on_empty_shadow(fw, target, root, ctx.migrations)
         return _rehearsed(
             ctx, clock, reference, critical, h, evidence, shadow_note, background, copies, wanted
         )
