@@ -7,7 +7,7 @@ is reported through an optional ``progress`` callback. The CLI is a thin layer o
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ def diagnose(
     progress: Any = None,
     keep_reset_shadow: Any = None,
     simulate: bool = True,
+    while_rehearsing: Callable[[], object] | None = None,
 ) -> Any:
     """Read-only on ``db``: failure point, error class, cause, blocked migrations, critical
     tables, parity with ``reference``, and which repair (reset, resume, sync) will work,
@@ -262,6 +263,7 @@ def diagnose(
     rehearsal's shadow when every migration ran there (it drops it when its block ends).
     ``simulate=False`` (planning a reset): when the reset rehearsal succeeds, nothing is
     simulated and only the reset option, the migrations and the expected tables are filled in.
+    ``while_rehearsing``: called on this thread while it only waits for the reset rehearsal.
 
     Returns a :class:`dbmedic.diagnosis.Diagnosis`. Raises ConfigError, ConnectError,
     MigrationError. ``progress(phase, message)`` is called at each phase.
@@ -279,6 +281,7 @@ def diagnose(
         progress=progress,
         keep_reset_shadow=keep_reset_shadow,
         simulate=simulate,
+        while_rehearsing=while_rehearsing,
     )
 
 

@@ -105,6 +105,7 @@ def plan_fix(
     hooks: Sequence[Sequence[str]] | None = None,
     hooks_source: str | None = None,
     keeper: ShadowKeeper | None = None,
+    while_rehearsing: Callable[[], object] | None = None,
 ) -> tuple[Plan, Schema | None]:
     """Read-only: the plan of ``strategy`` for ``db`` and the reference schema used.
 
@@ -133,7 +134,7 @@ def plan_fix(
             plan = plan_for_target(
                 strategy, db, root, framework, critical=critical, hooks=hooks,
                 hooks_source=hooks_source, environment=framework.environment, reference=reference,
-                keeper=keeper,
+                keeper=keeper, while_rehearsing=while_rehearsing,
             )  # fmt: skip
             return plan, ctx.reference_schema
         if ctx.reference_schema is None:
@@ -224,7 +225,9 @@ def run_fix(
         plan, ref_schema = plan_fix(strategy, target, root=root, framework=fw, reference=reference,
                                     critical=critical, allow_drop=allow_drop,
                                     hooks=choice.commands, hooks_source=choice.source,
-                                    keeper=keeper if strategy == "reset" else None)  # fmt: skip
+                                    keeper=keeper if strategy == "reset" else None,
+                                    while_rehearsing=None if dry_run else _preloader(report),
+                                    )  # fmt: skip
         if dry_run:
             return plan
         agreed = confirm(plan) if confirm is not None else yes
@@ -269,6 +272,22 @@ def hook_env(fw: Framework | None, db: Database, root: Path | None) -> dict[str,
     if fw is None or root is None:
         return {}
     return fw.hook_env(db.url, root)
+
+
+def _preloader(report: Path | str | None) -> Callable[[], None]:
+    """What a reset plan does while its rehearsal runs: import the repair's modules and compile
+    its report templates (the Markdown copy in the run folder, and ``report``'s format)."""
+
+    def preload() -> None:
+        from dbmedic.apply import preload as preload_repair
+        from dbmedic.report import format_for
+        from dbmedic.report import preload as preload_report
+
+        preload_repair()
+        if report is not None:
+            preload_report(format_for(report))
+
+    return preload
 
 
 def _write_report(outcome: Outcome, path: Path | str | None) -> Outcome:

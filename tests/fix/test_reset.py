@@ -36,6 +36,16 @@ def _schema_facts(url: str) -> list[tuple[object, ...]]:
     )
 
 
+def _shadows(url: str) -> set[str]:
+    """The shadow databases of ``url``'s database on its server (named after it)."""
+    from dbmedic.shadow import SHADOW_MARK
+
+    rows = query(url, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+    (database,) = query(url, "SELECT DATABASE()")[0]
+    stem = str(database)[:32]  # shadow names keep at least that much of it
+    return {str(n) for (n,) in rows if SHADOW_MARK in str(n) and str(n).startswith(stem)}
+
+
 def _guard_the_seed(app: Path) -> None:
     """The fix the refusal names: the guard around the Schema::table call."""
     seed = app / "database" / "migrations" / f"{SEED}.php"
@@ -205,7 +215,11 @@ def test_a_laravel_reset_plan_reads_the_sql_only_when_the_fresh_run_fails(
     assert "reset-sql" in dict(lean.timings)  # read after the failed run, on its own shadow
 
     _guard_the_seed(app)
-    lean = api.diagnose(app, db_url, rehearse={"reset"}, critical=CRITICAL, simulate=False)
+    waited: list[set[str]] = []  # what a fix does meanwhile: prepare its repair
+    lean = api.diagnose(app, db_url, rehearse={"reset"}, critical=CRITICAL, simulate=False,
+                        while_rehearsing=lambda: waited.append(_shadows(db_url)))  # fmt: skip
+    assert len(waited) == 1 and len(waited[0]) == 1  # called once, while the shadow existed
+    assert not _shadows(db_url)  # dropped once the diagnosis returned (no keeper given)
     assert "reset-sql" not in dict(lean.timings) and lean.simulation.seconds == 0.0
     plan = plan_reset(lean, facts=facts)
     assert plan.predicted_ok is True and plan.expected_tables == len(LARAVEL_TABLES)

@@ -401,6 +401,7 @@ def diagnose(
     progress: DiagnoseProgress | None = None,
     keep_reset_shadow: ShadowKeeper | None = None,
     simulate: bool = True,
+    while_rehearsing: Callable[[], object] | None = None,
 ) -> Diagnosis:
     """Read-only on ``db``: where migrations stopped, why, what is blocked, which repair works.
 
@@ -413,7 +414,9 @@ def diagnose(
     plan, which reads only the reset option, the migrations and the expected table count): when
     the reset rehearsal succeeds, nothing is simulated and the diagnosis is the reset part alone
     (see :func:`_reset_only`); when it fails or cannot run, everything is simulated as usual, so
-    a refusal says where and why. Raises ConfigError, ConnectError, MigrationError.
+    a refusal says where and why. ``while_rehearsing`` is called on this thread once the reset
+    rehearsal has started, when nothing else is left to do but wait for it (a reset plan
+    prepares its repair there). Raises ConfigError, ConnectError, MigrationError.
     """
     from dbmedic.shadow import ShadowUnavailable, sigterm_unwinds
 
@@ -424,7 +427,7 @@ def diagnose(
     try:
         with sigterm_unwinds():  # the rehearsals' threads drop their shadows before we exit
             return _diagnose(ctx, clock, reference, critical, wanted, ShadowUnavailable,
-                             keep_reset_shadow, simulate)  # fmt: skip
+                             keep_reset_shadow, simulate, while_rehearsing)  # fmt: skip
     finally:
         close()
 
@@ -438,6 +441,7 @@ def _diagnose(
     unavailable: type[Exception],
     keep: ShadowKeeper | None = None,
     simulate: bool = True,
+    while_rehearsing: Callable[[], object] | None = None,
 ) -> Diagnosis:
     fw, root, target = ctx.fw, ctx.root, ctx.target
     dialect = target.dialect.name
@@ -480,6 +484,8 @@ def _diagnose(
             copies = None
         if not simulate and background is not None and copies is None:
             with clock("reset-wait", "waiting for the fresh run on the empty shadow database"):
+                if while_rehearsing is not None:
+                    while_rehearsing()
                 reset_r = background.result()
             if reset_r.ok and reset_r.tables is not None:
                 return _reset_only(ctx, clock, reference, critical, h or NO_SQL, reset_r)

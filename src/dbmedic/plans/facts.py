@@ -11,7 +11,7 @@ The database facts a reset needs (charset, collation, owner, grants) are read by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,6 +72,7 @@ def plan_for_target(
     environment: str | None = None,
     reference: str | None = None,
     keeper: ShadowKeeper | None = None,
+    while_rehearsing: Callable[[], object] | None = None,
 ) -> Plan:
     """Read-only on ``db`` (rehearsals run on shadow databases): the reset or resume plan.
 
@@ -83,6 +84,7 @@ def plan_for_target(
     the strategy is predicted to fail, and whatever diagnose raises for bad input.
     ``keeper`` (reset): takes over the rehearsal's shadow when every migration ran there; the plan
     then promotes it into the target instead of running the migrations a second time.
+    ``while_rehearsing``: see :func:`dbmedic.api.diagnose`.
     """
     from dbmedic import api
     from dbmedic.diagnose.history import not_applied
@@ -99,6 +101,7 @@ def plan_for_target(
         environment=environment, rehearse={"reset"} if strategy == "reset" else False,
         keep_reset_shadow=keeper if strategy == "reset" and can_promote(db) else None,
         simulate=strategy != "reset",  # a reset plan reads no simulation once rehearsed
+        while_rehearsing=while_rehearsing,
     )  # fmt: skip
     chosen = None if hooks is None else [tuple(h) for h in hooks]
     if strategy == "reset":

@@ -150,6 +150,16 @@ def _scrub_tree(value: Any) -> Any:
     return value
 
 
+def preload(fmt: str = "md") -> None:
+    """Import and compile what rendering a fix report in ``fmt`` needs (Jinja2, the view, the
+    template), for a caller that waits anyway (see :func:`dbmedic.apply.preload`)."""
+    if fmt == "json":
+        return
+    from dbmedic.report import adapt, fixview  # noqa: F401  (imported for their cost)
+
+    _environment().get_template(f"fix.{fmt}.j2")
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     import jinja2
