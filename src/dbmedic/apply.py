@@ -264,16 +264,19 @@ PRELOADED = (
 """What :func:`apply_plan` imports on its way (the backup, the lock, the journal)."""
 
 
-def preload(report_format: str = "md") -> None:
-    """Import what carrying out a plan and writing its report need. ``fix --strategy reset``
+def preload(db: Database | None = None, report_format: str = "md") -> None:
+    """Import what carrying out a plan on ``db`` and writing its report need (SQLAlchemy and
+    the driver of ``db``'s engine, which is made, not connected). ``fix --strategy reset``
     calls it while its rehearsal runs (PHP or Python in another process; this thread only
-    waits), so those ~0.1-0.2 s of imports and template compiling are not paid after it."""
+    waits), so those ~0.2-0.3 s of imports and template compiling are not paid after it."""
     import importlib
 
     from dbmedic import report
 
     for name in PRELOADED:
         importlib.import_module(name)
+    if db is not None:
+        db.engine  # noqa: B018  (made for its imports)
     report.preload(report_format)
 
 

@@ -505,10 +505,10 @@ def resolve_target(
     )
 
 
-def environments_naming(config: Config, url: URL) -> list[Environment]:
+def environments_naming(config: Config, url: URL | DbUrl) -> list[Environment]:
     """The environments whose URL names the same database as ``url`` (host, port, database;
     SQLite: the file, relative paths taken from the configuration's folder). Reads no password."""
-    from dbmedic.connect import parse_url
+    from dbmedic.connect import parse_db_url as parse_url
 
     wanted = same_database_key(url)
     found = []
@@ -528,12 +528,12 @@ def environments_naming(config: Config, url: URL) -> list[Environment]:
     return found
 
 
-def protecting_environment(config: Config, url: URL) -> Environment | None:
+def protecting_environment(config: Config, url: URL | DbUrl) -> Environment | None:
     """The protected environment whose URL names the same database as ``url``, or None."""
     return next((env for env in environments_naming(config, url) if env.protected), None)
 
 
-def same_database_key(url: URL) -> tuple[str, str, int | None, str]:
+def same_database_key(url: URL | DbUrl) -> tuple[str, str, int | None, str]:
     """(family, host, port, database) identifying a database whatever the URL's spelling."""
     from dbmedic.connect import url_family
 
@@ -561,7 +561,7 @@ class HookChoice:
 
 
 def hooks_for(
-    url: URL,
+    url: URL | DbUrl,
     *,
     app: Path | None = None,
     environment: str | ResolvedTarget | None = None,

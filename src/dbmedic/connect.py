@@ -147,6 +147,13 @@ class Database:
     def engine(self, value: Engine) -> None:
         self._engine = value
 
+    @property
+    def plain_url(self) -> URL | DbUrl:
+        """The URL as it was opened (a :class:`DbUrl` unless a SQLAlchemy URL was given): the
+        attributes of :attr:`url` without importing SQLAlchemy (password filled in: never
+        show it)."""
+        return self._url
+
     def url_for(self, database: str) -> URL | DbUrl:
         """This database's URL with another database name, of the kind it was opened with (so
         :func:`open_database` opens it the same way: through the driver or an engine)."""

@@ -326,6 +326,19 @@ class DriverConnection:
             raise DriverError(e) from e
         return DriverResult(cursor, self.error)
 
+    def set_autocommit(self) -> None:
+        """Let every statement commit by itself (CREATE DATABASE cannot run in a transaction
+        on PostgreSQL): PyMySQL and mysqlclient switch with a method, psycopg with a property."""
+        raw = self.dbapi_connection
+        try:
+            switch = raw.autocommit
+            if callable(switch):
+                switch(True)
+            else:
+                raw.autocommit = True
+        except self.error as e:
+            raise DriverError(e) from e
+
     def rollback(self) -> None:
         """End the read transaction the driver opened, so the session holds no snapshot or lock."""
         self._in_transaction = False

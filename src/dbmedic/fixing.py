@@ -226,7 +226,7 @@ def run_fix(
                                     critical=critical, allow_drop=allow_drop,
                                     hooks=choice.commands, hooks_source=choice.source,
                                     keeper=keeper if strategy == "reset" else None,
-                                    while_rehearsing=None if dry_run else _preloader(report),
+                                    while_rehearsing=None if dry_run else _preloader(target, report),
                                     )  # fmt: skip
         if dry_run:
             return plan
@@ -253,7 +253,7 @@ def _hooks(
 ) -> HookChoice:
     """The hooks given by the caller, else those the configuration declares for this target."""
     from dbmedic.config import HookChoice, hooks_for
-    from dbmedic.connect import parse_url
+    from dbmedic.connect import parse_db_url
 
     if hooks is not None:
         if any(isinstance(h, str) or not h or not all(isinstance(a, str) and a for a in h)
@@ -263,7 +263,7 @@ def _hooks(
                 hint='hooks=[["php", "artisan", "cache:clear"]]; nothing was changed',
             )
         return HookChoice(tuple(tuple(h) for h in hooks), "the hooks given to fix")
-    return hooks_for(parse_url(url), app=root, environment=environment)
+    return hooks_for(parse_db_url(url), app=root, environment=environment)
 
 
 def hook_env(fw: Framework | None, db: Database, root: Path | None) -> dict[str, str]:
@@ -274,7 +274,7 @@ def hook_env(fw: Framework | None, db: Database, root: Path | None) -> dict[str,
     return fw.hook_env(db.url, root)
 
 
-def _preloader(report: Path | str | None) -> Callable[[], None]:
+def _preloader(target: Database, report: Path | str | None) -> Callable[[], None]:
     """What a reset plan does while its rehearsal runs: import the repair's modules and compile
     its report templates (the Markdown copy in the run folder, and ``report``'s format)."""
 
@@ -283,7 +283,7 @@ def _preloader(report: Path | str | None) -> Callable[[], None]:
         from dbmedic.report import format_for
         from dbmedic.report import preload as preload_report
 
-        preload_repair()
+        preload_repair(target)
         if report is not None:
             preload_report(format_for(report))
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from dbmedic.config import ResolvedTarget
     from dbmedic.connect import Database
+    from dbmedic.driver import DbUrl
 
 PRODUCTION_WORDS = frozenset({"prod", "production"})
 Confirm = Callable[[str], str]
@@ -76,23 +77,29 @@ class Clearance:
     """The database it is for (:func:`dbmedic.config.same_database_key`)."""
     verdict: Verdict
 
-    def covers(self, db: str | URL | Database) -> bool:
+    def covers(self, db: str | URL | DbUrl | Database) -> bool:
         """True when ``db`` is the database this clearance was given for."""
         from dbmedic.config import same_database_key
 
         return same_database_key(_url_of(db)) == self.key
 
 
-def _url_of(db: str | URL | Database) -> URL:
-    from dbmedic.connect import parse_url
+def _url_of(db: str | URL | DbUrl | Database) -> URL | DbUrl:
+    """The URL of ``db``, parsed without SQLAlchemy unless it is a SQLAlchemy URL (the guard
+    runs first in every command that writes: it should not pay for that import)."""
+    from dbmedic.connect import Database, parse_db_url, parse_url
+    from dbmedic.driver import DbUrl
 
-    found = getattr(db, "url", None)
-    if found is not None and not isinstance(db, str):
-        return found  # type: ignore[no-any-return]
-    return parse_url(db)  # type: ignore[arg-type]
+    if isinstance(db, str):
+        return parse_db_url(db)
+    if isinstance(db, Database):
+        return db.plain_url
+    if isinstance(db, DbUrl):
+        return parse_db_url(db.render_as_string(hide_password=False))
+    return parse_url(db)
 
 
-def confirmation_name(url: URL) -> str:
+def confirmation_name(url: URL | DbUrl) -> str:
     """What a person types to confirm: the database name, or the SQLite file's name."""
     from dbmedic.connect import url_family
 
@@ -103,7 +110,7 @@ def confirmation_name(url: URL) -> str:
 
 
 def inspect_target(
-    db: str | URL | Database,
+    db: str | URL | DbUrl | Database,
     *,
     app: Path | str | None = None,
     environment: str | ResolvedTarget | None = None,
@@ -167,7 +174,7 @@ def _app_signs(
 
 
 def assert_may_change(
-    db: str | URL | Database,
+    db: str | URL | DbUrl | Database,
     *,
     app: Path | str | None = None,
     environment: str | ResolvedTarget | None = None,

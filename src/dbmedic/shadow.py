@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
     from dbmedic.connect import Database
+    from dbmedic.driver import DbUrl
     from dbmedic.model import Schema
 
 SHADOW_MARK = "_dbmedic_shadow_"
@@ -211,10 +212,8 @@ def sigterm_unwinds() -> Iterator[None]:
 
 @contextmanager
 def _created(source: Database) -> Iterator[Database]:
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import DBAPIError
-
     from dbmedic.connect import open_target
+    from dbmedic.driver import DriverError
 
     dialect = source.dialect
     name = shadow_name(source.name)
@@ -234,18 +233,14 @@ def _created(source: Database) -> Iterator[Database]:
             shutil.rmtree(folder, ignore_errors=True)
         return
 
-    admin = create_engine(source.url, isolation_level="AUTOCOMMIT")
+    admin = _Admin(source)
     try:
         try:
-            with admin.connect() as conn:
-                for sql in dialect.create_database_sql(
-                    name, source.info.charset, source.info.collation
-                ):
-                    conn.exec_driver_sql(sql)
-        except DBAPIError as e:
+            admin.run(dialect.create_database_sql(name, source.info.charset, source.info.collation))
+        except DriverError as e:
             reason = scrub(dialect.describe_error(e))
             raise ShadowUnavailable(
-                f"cannot create a shadow database on {_server(source.url)} ({reason})",
+                f"cannot create a shadow database on {_server(source.plain_url)} ({reason})",
                 hint=f"grant CREATE on databases named like %{SHADOW_MARK}% to rehearse",
             ) from e
         try:
@@ -260,26 +255,66 @@ def _created(source: Database) -> Iterator[Database]:
         admin.dispose()
 
 
-def _drop(admin: Any, source: Database, name: str) -> None:
-    from sqlalchemy.exc import DBAPIError
+class _Admin:
+    """CREATE / DROP DATABASE on the source's server, each on a new connection in autocommit
+    (PostgreSQL runs neither inside a transaction): through the driver where the URL allows,
+    as the rehearsal's shadow is made before the framework can start and SQLAlchemy takes
+    ~0.1 s to import; else through an engine."""
+
+    def __init__(self, source: Database) -> None:
+        self._source = source
+        self._engine: Any = None
+
+    def run(self, statements: Sequence[str]) -> None:
+        """Raises :class:`~dbmedic.driver.DriverError` for a database error, either way."""
+        from dbmedic.driver import DbUrl, DriverError
+
+        source = self._source
+        plain = source.plain_url
+        conn = source.dialect.connect_driver(plain, False) if isinstance(plain, DbUrl) else None
+        if conn is not None:
+            try:
+                conn.set_autocommit()
+                for sql in statements:
+                    conn.exec_driver_sql(sql)
+            finally:
+                conn.close()
+            return
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import DBAPIError
+
+        if self._engine is None:
+            self._engine = create_engine(source.url, isolation_level="AUTOCOMMIT")
+        try:
+            with self._engine.connect() as c:
+                for sql in statements:
+                    c.exec_driver_sql(sql)
+        except DBAPIError as e:
+            raise DriverError(e.orig or e) from e
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _drop(admin: _Admin, source: Database, name: str) -> None:
+    from dbmedic.driver import DriverError
 
     last: BaseException | None = None
     for _attempt in range(3):
         try:
-            with admin.connect() as conn:
-                for sql in source.dialect.drop_database_sql(name):
-                    conn.exec_driver_sql(sql)
+            admin.run(source.dialect.drop_database_sql(name))
             return
-        except DBAPIError as e:
+        except DriverError as e:
             last = e
     raise ShadowError(
-        f"cannot drop shadow database {name} on {_server(source.url)} "
+        f"cannot drop shadow database {name} on {_server(source.plain_url)} "
         f"({scrub(source.dialect.describe_error(last)) if last else 'unknown'})",
         hint="drop it by hand",
     )
 
 
-def _server(url: URL) -> str:
+def _server(url: URL | DbUrl) -> str:
     return redact(url.set(database=None))
 
 

@@ -137,7 +137,7 @@ def open_context(
     fw, url = resolve(root, db, framework, environment)
     target = open_reference(url)
     try:
-        with target.connect() as conn:
+        with target.reading() as conn:  # the driver's own: no SQLAlchemy before a rehearsal
             names = table_names(target, conn)
             live = target.dialect.inspect(conn, target.info).without_internal_tables()
         if fw is None:
@@ -485,6 +485,7 @@ def _diagnose(
         if not simulate and background is not None and copies is None:
             with clock("reset-wait", "waiting for the fresh run on the empty shadow database"):
                 if while_rehearsing is not None:
+                    background.wait_busy()
                     while_rehearsing()
                 reset_r = background.result()
             if reset_r.ok and reset_r.tables is not None:

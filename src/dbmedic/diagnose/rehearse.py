@@ -400,13 +400,27 @@ class ResetInBackground(_Background):
             self._started = True
             self._ready.set()
 
+        self._busy = threading.Event()
+
+        def progressed(done: int, total: int, name: str) -> None:
+            self._busy.set()
+            self._checked(done, total, name)
+
         def work() -> None:
-            self._outcome = rehearse_reset(
-                fw, target, root, migrations, quiet, want_sql=want_sql, on_ready=ready,
-                progress=self._checked, keep=keep,
-            )  # fmt: skip
+            try:
+                self._outcome = rehearse_reset(
+                    fw, target, root, migrations, quiet, want_sql=want_sql, on_ready=ready,
+                    progress=progressed, keep=keep,
+                )  # fmt: skip
+            finally:
+                self._busy.set()
 
         self._start("dbmedic-reset-rehearsal", work, self._ready)
+
+    def wait_busy(self) -> None:
+        """Wait until the framework reported its first migration (it then works in its own
+        process, and this thread may work without slowing it down) or the run ended."""
+        self._busy.wait()
 
     def history(self) -> Histories | None:
         self._ready.wait()

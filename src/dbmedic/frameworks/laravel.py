@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
     from dbmedic.connect import Database
+    from dbmedic.driver import DbUrl
 
 _GLOB = re.compile(r"(?s:.*_.*\.php)\Z")
 """Laravel's ``*_*.php`` (``fnmatch.translate``)."""
@@ -220,9 +221,11 @@ class Laravel(Framework):
                 done.append(name)
                 on_line(len(done), total, name)
 
-        return run_command(argv, cwd=root, env=self.connection_env(db.url, root), on_line=line_seen)
+        return run_command(
+            argv, cwd=root, env=self.connection_env(db.plain_url, root), on_line=line_seen
+        )
 
-    def connection_env(self, url: URL, root: Path) -> dict[str, str]:
+    def connection_env(self, url: URL | DbUrl, root: Path) -> dict[str, str]:
         """Environment variables that point the app's default connection at ``url``.
 
         The app's own ``DB_CONNECTION`` is kept when it reaches the same kind of database (a
@@ -516,7 +519,7 @@ def _tempdir() -> str:
     return tempfile.gettempdir()
 
 
-def _family(url: URL) -> str:
+def _family(url: URL | DbUrl) -> str:
     from dbmedic.connect import url_family
 
     return url_family(url)

@@ -90,7 +90,7 @@ def plan_for_target(
     from dbmedic.diagnose.history import not_applied
     from dbmedic.promote import can_promote
 
-    url = db.url.render_as_string(hide_password=False)  # in-process only, never shown
+    url = db.plain_url.render_as_string(hide_password=False)  # in-process only, never shown
     # Reset must be rehearsed from zero (a fresh run that fails would leave an empty database),
     # and only that: the rehearsals of migrate on a copy and of resume are two more full runs
     # that a reset plan does not read. Resume checks every effect against the live schema
