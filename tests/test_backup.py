@@ -546,3 +546,31 @@ def _mysqlclient() -> bool:
     from dbmedic.backups import mysqlc
 
     return mysqlc.driver() is not None
+
+
+def test_zstd_writer_frames_read_back_as_one_stream(tmp_path: Path) -> None:
+    """Data files are zstd frames of about FRAME_BYTES each (compressed in one call); the reader
+    and the zstd tool read across them, and an empty file is still a valid (empty) frame."""
+    import zstandard
+
+    from dbmedic.backups.streams import FRAME_BYTES, Writer, open_reader, statements
+
+    bodies = [bytes([65 + i]) * (FRAME_BYTES // 3 + i) for i in range(7)]
+    writer = Writer(tmp_path, "data", "zstd")
+    for body in bodies:
+        writer.statement(b"INSERT INTO t VALUES\n", body)
+    entry = writer.close()
+    path = tmp_path / entry.path
+    assert list(statements(path)) == [b"INSERT INTO t VALUES\n" + b for b in bodies]
+    raw = path.read_bytes()
+    frames = 0
+    while raw:  # one frame at a time: decompressobj stops at the end of a frame
+        frame = zstandard.ZstdDecompressor().decompressobj()
+        assert frame.decompress(raw)
+        raw = frame.unused_data
+        frames += 1
+    assert frames >= 2
+    empty = Writer(tmp_path, "empty", "zstd").close()
+    with open_reader(tmp_path / empty.path) as f:
+        assert f.read() == b""
+    assert zstandard.frame_content_size((tmp_path / empty.path).read_bytes()) == 0
