@@ -420,20 +420,45 @@ def _needs_escape(text: bytes, rows: int, quoted: int) -> bool:
     return quotes != most - 2 * nulls or b"\\" in text or b"\0" in text or b"\x1a" in text
 
 
-def _fetch_chunk(conn: Any, sql: str) -> tuple[Any, bytes]:
-    """The rows of ``sql`` (one row literal each) and their literals joined into VALUES text."""
-    if mysqlc.streams(conn):
-        conn.query(sql)
-        got = conn.store_result().fetch_row(0)  # read with the GIL released, then built
-    else:
-        got = rows_of(conn, sql)
-    try:
-        return got, b",\n".join(map(_FIRST, got))
-    except TypeError:  # CONCAT gives NULL for a result over max_allowed_packet
-        raise BackupError(
-            "a row is larger than the server's max_allowed_packet",
-            hint="raise max_allowed_packet or use the dump tool (--external)",
-        ) from None
+class _Chunks:
+    """Chunk queries on one connection, each sent before the previous chunk is written out.
+
+    With mysqlclient the next query goes out (``send_query``) as soon as a chunk is known to be
+    final, so the server renders the next rows while this side joins, hashes and compresses the
+    last ones, and the rows are mostly waiting in the socket when they are read: the worker no
+    longer sleeps in ``poll`` once per network read (bench/RESULTS.md). PyMySQL runs each query
+    when its rows are asked for."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._c = mysqlc.streams(conn)
+        self._sql: str | None = None
+
+    def send(self, sql: str) -> None:
+        if self._c:
+            self._conn.send_query(sql)
+        self._sql = sql
+
+    def receive(self) -> tuple[Any, bytes]:
+        """The rows of the query sent last (one row literal each), joined into VALUES text."""
+        assert self._sql is not None
+        if self._c:
+            self._conn.read_query_result()
+            got = self._conn.store_result().fetch_row(0)  # read with the GIL released, then built
+        else:
+            got = rows_of(self._conn, self._sql)
+        self._sql = None
+        try:
+            return got, b",\n".join(map(_FIRST, got))
+        except TypeError:  # CONCAT gives NULL for a result over max_allowed_packet
+            raise BackupError(
+                "a row is larger than the server's max_allowed_packet",
+                hint="raise max_allowed_packet or use the dump tool (--external)",
+            ) from None
+
+    def fetch(self, sql: str) -> tuple[Any, bytes]:
+        self.send(sql)
+        return self.receive()
 
 
 _FIRST = operator.itemgetter(0)
@@ -463,9 +488,10 @@ def _scan_keys(
     first_rows = CHUNK_BYTES // 8 // info.avg_row if info.avg_row else 16
     rows, limit, escape_left = 0, max(1, min(4096, first_rows)), 0
     start = f"{key} >= {int(lo)}" if lo is not None else "TRUE"
+    chunks = _Chunks(conn)
+    chunks.send(head.format(fast) + f"{start}{upper} ORDER BY {key} LIMIT {limit}")
     while True:
-        where = f"{start}{upper} ORDER BY {key} LIMIT {limit}"
-        got, text = _fetch_chunk(conn, head.format(safe if escape_left else fast) + where)
+        got, text = chunks.receive()
         if not got:
             break
         if escape_left:
@@ -474,18 +500,22 @@ def _scan_keys(
             escape_left = ESCAPE_RUN
             first, last = _first_key(got[0][0]), _first_key(got[-1][0])
             again = f"{key} >= {first} AND {key} <= {last} ORDER BY {key}"
-            got, text = _fetch_chunk(conn, head.format(safe) + again)
+            got, text = chunks.fetch(head.format(safe) + again)
+        more = len(got) >= limit
+        if more:  # the next query goes out before this chunk is hashed and written
+            start = f"{key} > {_first_key(got[-1][0])}"
+            scale = min(8.0, CHUNK_BYTES / max(len(text), 1))  # grows at most 8x a chunk
+            limit = max(1, min(65536, int(limit * scale)))
+            where = f"{start}{upper} ORDER BY {key} LIMIT {limit}"
+            chunks.send(head.format(safe if escape_left else fast) + where)
         if rows:
             digest.update(b",\n")
         digest.update(text)
         rows += len(got)
         if sink is not None:
             sink(text, len(got))
-        if len(got) < limit:
+        if not more:
             break
-        start = f"{key} > {_first_key(got[-1][0])}"
-        scale = min(8.0, CHUNK_BYTES / max(len(text), 1))  # grows at most 8x a chunk
-        limit = max(1, min(65536, int(limit * scale)))
     return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
 
 
