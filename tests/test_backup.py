@@ -427,7 +427,7 @@ FROM seq_1_to_3000""",
     monkeypatch.setattr(mysql, "CHUNK_BYTES", 2048)
     made = backup(source, tmp_path / "bk", tool="builtin")
     methods = {t.name: t.method for t in made.manifest.tables}
-    assert methods["mixed"] == methods["awkward"] == "mysql-keys"
+    assert methods["mixed"] == methods["awkward"] == "mysql-keys3"
     monkeypatch.setattr(mysql, "CHUNK_BYTES", 1 << 20)
     monkeypatch.setattr(mysql, "_needs_escape", lambda text, rows, quoted: True)
     target = new_name_url(db_factory)
@@ -437,11 +437,17 @@ FROM seq_1_to_3000""",
 
 @pytest.mark.backend("mariadb")
 @pytest.mark.parametrize("checked_by", ["pymysql", "mysqlclient"])
-def test_backup_made_before_mysql_keys_still_restores(
-    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checked_by: str
+@pytest.mark.parametrize("old", ["mysql-seq", "mysql-keys"])
+def test_backup_made_with_an_older_checksum_still_restores(
+    db_factory: DatabaseFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    checked_by: str,
+    old: str,
 ) -> None:
-    """Backups made before ``mysql-keys`` name ``mysql-seq`` in their manifest (every string
-    through QUOTE, binary as ``_binary'...'``): they restore and are verified that way."""
+    """Backups made before the xxh3 methods name ``mysql-seq`` (every string through QUOTE,
+    binary as ``_binary'...'``; sha256) or ``mysql-keys`` (sha256) for tables with an integer
+    key and ``mysql-sum`` (md5 per row) for the others: they restore and are verified that way."""
     pytest.importorskip("MySQLdb")
     from dbmedic.backups import mysql, mysqlc
 
@@ -449,15 +455,122 @@ def test_backup_made_before_mysql_keys_still_restores(
     source = db_factory.new()
     run_sql(source, setup)
     before = snapshot(source, checks)
-    keys_method = mysql.scan_method
+    new_method = mysql.scan_method
     monkeypatch.setattr(
-        mysql, "scan_method", lambda conn, info: "mysql-seq" if info.int_key else "mysql-sum"
+        mysql, "scan_method", lambda conn, info: old if info.int_key else "mysql-sum"
     )
     made = backup(source, tmp_path / "bk", tool="builtin")
-    assert {t.method for t in made.manifest.tables} == {"mysql-seq", "mysql-sum"}
-    monkeypatch.setattr(mysql, "scan_method", keys_method)
+    assert {t.method for t in made.manifest.tables} == {old, "mysql-sum"}
+    digests = {t.method: {len(p.digest) for p in t.parts} for t in made.manifest.tables}
+    assert digests == {old: {64}, "mysql-sum": {16}}  # sha256 and md5's first 64 bits
+    monkeypatch.setattr(mysql, "scan_method", new_method)
     if checked_by == "pymysql":
         monkeypatch.setattr(mysqlc, "driver", lambda: None)
     target = new_name_url(db_factory)
     restore(made.path, target, create=True)  # raises when a checksum differs
     assert snapshot(target, checks) == before
+
+
+@pytest.mark.backend("sqlite")
+def test_sqlite_backup_made_with_md5_row_sums_still_restores(
+    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite backups made before ``sqlite-rows3`` name ``sqlite-rows`` (md5 per row)."""
+    from dbmedic.backups import sqlite
+
+    setup, checks = CASES["sqlite"]
+    source = db_factory.new()
+    run_sql(source, setup)
+    before = snapshot(source, checks)
+    monkeypatch.setattr(sqlite, "METHOD", "sqlite-rows")
+    made = backup(source, tmp_path / "bk")
+    assert {t.method for t in made.manifest.tables} == {"sqlite-rows"}
+    monkeypatch.undo()
+    target = new_name_url(db_factory)
+    restore(made.path, target, create=True)
+    assert snapshot(target, checks) == before
+    new = backup(target, tmp_path / "bk2")
+    assert {t.method for t in new.manifest.tables} == {"sqlite-rows3"}
+    old_sums = {t.name: t.checksum for t in made.manifest.tables}
+    assert all(old_sums[t.name] != t.checksum for t in new.manifest.tables if t.rows)
+
+
+CHANGES = {  # one value of a restored table changed, the row count kept
+    ("mariadb", "awkward"): "UPDATE awkward SET s = 'emoji 😀🎉 u 中' WHERE id = 3",
+    ("mariadb", "nopk"): "UPDATE nopk SET n = 2 WHERE a = ''",
+    ("sqlite", "awkward"): "UPDATE awkward SET s = 'y' WHERE id = 4",
+    ("sqlite", "nopk"): "UPDATE nopk SET n = 2 WHERE a = ''",
+}
+
+
+@pytest.mark.backend("sqlite", "mariadb")
+@pytest.mark.parametrize("table", ["awkward", "nopk"])
+def test_verification_sees_one_value_changed_after_loading(
+    backend: str,
+    db_factory: DatabaseFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    table: str,
+) -> None:
+    """The xxh3 checksums of new backups (ordered ``mysql-keys3``, per-row sums ``mysql-sum3``
+    and ``sqlite-rows3``) catch one character changed between loading and checking."""
+    from dbmedic.backups import _source
+    from dbmedic.backups.families import get_family
+
+    setup, _checks = CASES[backend]
+    source = db_factory.new()
+    run_sql(source, setup)
+    made = backup(source, tmp_path / "bk")
+    methods = {t.name: t.method for t in made.manifest.tables}
+    expected = {"sqlite": "sqlite-rows3", "mariadb": "mysql-sum3"}[backend]
+    if (backend, table) == ("mariadb", "awkward"):
+        expected = "mysql-keys3" if _mysqlclient() else "mysql-seq3"
+    assert methods[table] == expected
+    target = new_name_url(db_factory)
+    family = get_family("mysql" if backend == "mariadb" else backend)
+    kind = type(family.method_named(made.manifest.method))
+    load = kind.restore
+
+    def load_then_change(self: Any, job: Any) -> None:
+        load(self, job)
+        run_sql(target, CHANGES[backend, table])
+
+    monkeypatch.setattr(kind, "restore", load_then_change)
+    with pytest.raises(BackupError, match=f"content of table {table} differs from the backup"):
+        restore(made.path, target, create=True)
+    monkeypatch.undo()
+    assert family.table_names(_source(target))  # it was loaded, then refused by the check
+
+
+def _mysqlclient() -> bool:
+    from dbmedic.backups import mysqlc
+
+    return mysqlc.driver() is not None
+
+
+def test_zstd_writer_frames_read_back_as_one_stream(tmp_path: Path) -> None:
+    """Data files are zstd frames of about FRAME_BYTES each (compressed in one call); the reader
+    and the zstd tool read across them, and an empty file is still a valid (empty) frame."""
+    import zstandard
+
+    from dbmedic.backups.streams import FRAME_BYTES, Writer, open_reader, statements
+
+    bodies = [bytes([65 + i]) * (FRAME_BYTES // 3 + i) for i in range(7)]
+    writer = Writer(tmp_path, "data", "zstd")
+    for body in bodies:
+        writer.statement(b"INSERT INTO t VALUES\n", body)
+    entry = writer.close()
+    path = tmp_path / entry.path
+    assert list(statements(path)) == [b"INSERT INTO t VALUES\n" + b for b in bodies]
+    raw = path.read_bytes()
+    frames = 0
+    while raw:  # one frame at a time: decompressobj stops at the end of a frame
+        frame = zstandard.ZstdDecompressor().decompressobj()
+        assert frame.decompress(raw)
+        raw = frame.unused_data
+        frames += 1
+    assert frames >= 2
+    empty = Writer(tmp_path, "empty", "zstd").close()
+    with open_reader(tmp_path / empty.path) as f:
+        assert f.read() == b""
+    assert zstandard.frame_content_size((tmp_path / empty.path).read_bytes()) == 0

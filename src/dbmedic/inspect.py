@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dbmedic.bulk import bulk_objects
 from dbmedic.errors import DbmedicError, InspectError, SnapshotError
 from dbmedic.model import Schema
 from dbmedic.secrets import scrub
@@ -23,7 +24,6 @@ from dbmedic.snapshot import (
     FORMAT,
     FORMAT_TAG,
     VERSION,
-    bulk_objects,
     dump_snapshot,
     load_snapshot,
     parse_snapshot,

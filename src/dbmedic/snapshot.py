@@ -8,15 +8,14 @@ Snapshots carry the dialect, server version, database name and time taken, never
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dbmedic.bulk import bulk_objects
 from dbmedic.errors import SnapshotError
 from dbmedic.model import (
     CheckConstraint,
@@ -36,23 +35,6 @@ from dbmedic.model import (
 FORMAT = "dbmedic.schema"
 VERSION = 1
 FORMAT_TAG = f"{FORMAT}/{VERSION}"
-
-
-@contextmanager
-def bulk_objects() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small objects.
-
-    A 5,000-table schema is about a million tuples, dicts and dataclasses, none in a cycle; with
-    the collector on, its full passes over the growing heap cost more than building them
-    (https://docs.python.org/3/library/gc.html#gc.disable).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # --- snapshot: writing ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from dbmedic.backups.families import (
 )
 from dbmedic.backups.manifest import MANIFEST, Manifest, file_sha256, read_manifest, write_manifest
 from dbmedic.backups.streams import COMPRESSIONS, disk_error
+from dbmedic.bulk import bulk_objects
 from dbmedic.errors import BackupError, ConfigError
 
 if TYPE_CHECKING:
@@ -205,7 +206,8 @@ def backup(
     job = DumpJob(source, partial, "none" if method.compresses else compression,
                   max(1, jobs), schema_only, tracker)  # fmt: skip
     try:
-        output = method.dump(job)
+        with bulk_objects():  # a tuple per row, none in a cycle
+            output = method.dump(job)
         output.extra["relations"] = family.table_names(source)
         manifest = Manifest(
             dialect=facts.dialect,
@@ -343,7 +345,9 @@ def restore(
 def _compare(family: Any, target: Source, manifest: Manifest, jobs: int, tracker: Tracker) -> None:
     tracker.phase = "verify"
     tracker.add()
-    found = {(t.schema, t.name): t for t in family.checksums(target, manifest.tables, jobs)}
+    with bulk_objects():
+        checked = family.checksums(target, manifest.tables, jobs)
+    found = {(t.schema, t.name): t for t in checked}
     for t in manifest.tables:
         label = t.name if not t.schema or t.schema == "public" else f"{t.schema}.{t.name}"
         got = found.get((t.schema, t.name))

@@ -35,8 +35,8 @@ class Part:
 class TableEntry:
     """One table: rows and a content checksum computed the same way at backup and after restore.
 
-    ``method`` names how ``checksum`` was computed (``mysql-seq``, ``postgresql-md5sum``,
-    ``sqlite-rows``...) and ``parts`` holds the slices it was computed over, so the check after a
+    ``method`` names how ``checksum`` was computed (``mysql-keys3``, ``postgresql-md5sum``,
+    ``sqlite-rows3``...) and ``parts`` holds the slices it was computed over, so the check after a
     restore uses exactly the same slices.
     """
 
@@ -158,3 +158,17 @@ def combine(parts: tuple[Part, ...] | list[Part]) -> str:
     for p in parts:
         digest.update(f"{p.lo}\x00{p.hi}\x00{p.rows}\x00{p.digest}\n".encode())
     return digest.hexdigest()
+
+
+def md5_64(raw: bytes) -> int:
+    """The row hash of checksum methods from before xxh3 (``mysql-sum``, ``sqlite-rows``): the
+    first 64 bits of the row's md5, summed over the rows."""
+    return int.from_bytes(hashlib.md5(raw, usedforsecurity=False).digest()[:8], "big")
+
+
+def unknown_method(method: str) -> BackupError:
+    """The error for a table checksum method this version does not know (a newer backup)."""
+    return BackupError(
+        f"the backup's table checksums were made with {method!r}, unknown to this dbmedic",
+        hint="restore it with the dbmedic version that made it",
+    )

@@ -2,16 +2,19 @@
 
 The copy is a consistent snapshot even while other processes write. Checksums are computed on the
 copy (so they describe exactly what was saved) as the row count and the sum of a 64-bit hash of
-each row's typed values, order-independent. Restore copies the saved database into the target
-through the same API, which replaces the target's content in one transaction.
+each row's typed values, order-independent: xxh3 (``sqlite-rows3``), or md5's first 64 bits in
+backups made before (``sqlite-rows``, still checked that way). Restore copies the saved database
+into the target through the same API, which replaces the target's content in one transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+
+import xxhash
 
 from dbmedic.backups.families import (
     DumpJob,
@@ -23,7 +26,7 @@ from dbmedic.backups.families import (
     Source,
     register_family,
 )
-from dbmedic.backups.manifest import Part, TableEntry, combine
+from dbmedic.backups.manifest import Part, TableEntry, combine, md5_64, unknown_method
 from dbmedic.backups.streams import Writer, open_reader
 from dbmedic.errors import BackupError
 
@@ -46,20 +49,37 @@ def _tables(conn: sqlite3.Connection, kinds: tuple[str, ...] = ("table",)) -> li
     return [str(r[0]) for r in rows]
 
 
-def _digest(conn: sqlite3.Connection, name: str) -> Part:
+METHOD = "sqlite-rows3"
+"""The checksum method of new backups."""
+
+
+_ROW_HASHES: dict[str, Callable[[bytes], int]] = {
+    "sqlite-rows3": xxhash.xxh3_64_intdigest,
+    "sqlite-rows": md5_64,
+}
+
+
+def _digest(conn: sqlite3.Connection, name: str, method: str) -> Part:
+    try:
+        row_hash = _ROW_HASHES[method]
+    except KeyError:
+        raise unknown_method(method) from None
     total, rows = 0, 0
     for row in conn.execute(f"SELECT * FROM {_quote(name)}"):
-        raw = repr(tuple(row)).encode("utf-8", "surrogatepass")
-        total += int.from_bytes(hashlib.md5(raw, usedforsecurity=False).digest()[:8], "big")
+        total += row_hash(repr(tuple(row)).encode("utf-8", "surrogatepass"))
         rows += 1
     return Part(rows, format(total % (1 << 64), "016x"))
 
 
-def _entries(conn: sqlite3.Connection) -> list[TableEntry]:
+def _entries(conn: sqlite3.Connection, methods: dict[str, str] | None = None) -> list[TableEntry]:
+    """Every table's entry; with ``methods`` only those tables, each checked by its method."""
     out = []
     for name in _tables(conn):
-        part = _digest(conn, name)
-        out.append(TableEntry(name, part.rows, combine([part]), "sqlite-rows", (part,)))
+        if methods is not None and name not in methods:
+            continue
+        method = METHOD if methods is None else methods[name]
+        part = _digest(conn, name, method)
+        out.append(TableEntry(name, part.rows, combine([part]), method, (part,)))
     return out
 
 
@@ -164,6 +184,6 @@ class SQLiteFamily(Family):
     ) -> list[TableEntry]:
         conn = _open(_path(target))
         try:
-            return [e for e in _entries(conn) if any(t.name == e.name for t in tables)]
+            return _entries(conn, {t.name: t.method for t in tables})
         finally:
             conn.close()
