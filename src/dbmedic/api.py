@@ -268,7 +268,7 @@ def diagnose(
     Returns a :class:`dbmedic.diagnosis.Diagnosis`. Raises ConfigError, ConnectError,
     MigrationError. ``progress(phase, message)`` is called at each phase.
     """
-    from dbmedic.diagnose import diagnose as _diagnose
+    from dbmedic.diagnose.pipeline import diagnose as _diagnose
 
     return _diagnose(
         app,
@@ -296,7 +296,7 @@ def lint(
 ) -> Any:
     """Read-only on ``db``: predicted outcome of every pending migration and whether each is
     idempotent; returns a :class:`dbmedic.diagnosis.Lint` (``failure_predicted``)."""
-    from dbmedic.diagnose import lint as _lint
+    from dbmedic.diagnose.lint import lint as _lint
 
     return _lint(
         app, db, framework=framework, environment=environment, rehearse=rehearse, progress=progress

@@ -4,10 +4,13 @@ they would create (grouped by batch and by table-name prefix), and the critical 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dbmedic.diagnosis import Blocked, BlockedGroup, CriticalTable, Phase, Site, TimelineEntry
 from dbmedic.model import Migration, MigrationState, Schema
-from dbmedic.simulate import Simulation
+
+if TYPE_CHECKING:
+    from dbmedic.simulate import Simulation
 
 _PHASE = {
     MigrationState.APPLIED: Phase.APPLIED,

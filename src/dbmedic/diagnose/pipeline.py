@@ -13,9 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbmedic.diagnose import cause as causes
 from dbmedic.diagnose import impact, options
-from dbmedic.diagnose.guard import guard_for
 from dbmedic.diagnose.history import (
     NO_SQL,
     Histories,
@@ -567,6 +565,8 @@ def _rehearsed(
 
     cause = None
     if failing is not None:
+        from dbmedic.diagnose import cause as causes
+
         target_obj = causes.find_target(
             failing.error_class, failing.statement, failing.error, live, dialect
         )
@@ -752,6 +752,8 @@ def _fresh_failure(
     fresh = _failure_from_rehearsal(reset_r, by_id, h, sim_all)
     if fresh is None:
         return None
+    from dbmedic.diagnose import cause as causes
+
     schema = sim_all.schema if sim_all is not None else ctx.live
     name = ctx.target.dialect.name
     t = causes.find_target(fresh.error_class, fresh.statement, fresh.error, schema, name)
@@ -769,6 +771,9 @@ def _guard(
 ) -> Guard | None:
     """The guard for the fresh run's duplicate when reset fails on one (that is what a guard
     is for: the migration must pass from zero); else for the current failure."""
+    from dbmedic.diagnose import cause as causes
+    from dbmedic.diagnose.guard import guard_for
+
     dialect = ctx.target.dialect
     if fresh is not None and fresh[0].error_class in causes.DUPLICATE and fresh[0].statement:
         failing, cause = fresh
