@@ -8,7 +8,6 @@ the caller's ``confirm`` callback (the library never prompts), then runs
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,22 +43,11 @@ class FixContext:
     allow_drop: bool = False
 
 
-def _planner(strategy: str) -> Callable[..., Plan]:
+def _check_strategy(strategy: str) -> None:
+    """One sentence for an unknown strategy (the planner modules load when planning: reset's
+    rehearsal should not wait for sync's and resume's)."""
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}", hint="use reset, resume or sync")
-    try:
-        module = importlib.import_module(f"dbmedic.plans.{strategy}")
-    except ModuleNotFoundError as e:
-        if e.name != f"dbmedic.plans.{strategy}":
-            raise
-        raise ConfigError(
-            f"strategy {strategy} not available yet in this dbmedic",
-            hint="use --strategy sync, or diagnose to see what reset and resume would do",
-        ) from None
-    planner = getattr(module, f"plan_{strategy}", None)
-    if planner is None:
-        raise ConfigError(f"strategy {strategy} not available yet in this dbmedic")
-    return planner  # type: ignore[no-any-return]
 
 
 def _reference(spec: str, target: Database) -> tuple[Schema, Database | None]:
@@ -118,7 +106,7 @@ def plan_fix(
 
     ctx = FixContext(db, None, root, framework, critical=tuple(critical),
                      allow_drop=allow_drop)  # fmt: skip
-    _planner(strategy)  # the name is checked; reset/resume plan through plan_for_target
+    _check_strategy(strategy)
     ref_db: Database | None = None
     try:
         if reference is not None:
@@ -197,7 +185,6 @@ def run_fix(
     hooks: Sequence[Sequence[str]] | None = None,
 ) -> Outcome | Plan:
     """See :func:`dbmedic.api.fix`."""
-    from dbmedic.apply import apply_plan
     from dbmedic.connect import open_target
 
     root, fw, url = _resolve(app, db, framework, environment)
@@ -236,6 +223,8 @@ def run_fix(
                 f"refused: fix --strategy {strategy} changes {target.display}",
                 hint="pass --yes to run it without a prompt; nothing was changed",
             )
+        from dbmedic.apply import apply_plan
+
         outcome = apply_plan(plan, target, app=root, framework=fw, backup_dir=backup_dir,
                              state_dir=state_dir, reference=ref_schema, progress=progress,
                              rollback=not no_rollback, fault=fault,

@@ -43,8 +43,8 @@ from dbmedic.diagnosis import (
     Strategy,
 )
 from dbmedic.errorclass import ErrorClass
+from dbmedic.migration_model import JOURNAL_TABLE
 from dbmedic.model import Migration, MigrationState, Schema
-from dbmedic.runner import JOURNAL_TABLE
 
 if TYPE_CHECKING:
     from dbmedic.connect import Database
@@ -128,8 +128,8 @@ def open_context(
     """Read-only: the framework, the migrations and the live schema; returns a closer."""
     from dbmedic.connect import open_reference
     from dbmedic.frameworks.tracking import table_names
+    from dbmedic.migration_model import JOURNAL_TABLE
     from dbmedic.migrations import app_root, framework_from_tables, resolve
-    from dbmedic.runner import JOURNAL_TABLE
 
     root = app_root(app)
     fw, url = resolve(root, db, framework, environment)
