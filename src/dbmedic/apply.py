@@ -414,8 +414,8 @@ def run_step(
             detail, run.read = lock, locked
         else:
             detail = (runner or _STEP_RUNNERS[step.kind])(run, step)
-            if step.kind is StepKind.BACKUP:
-                run.read = run.last  # a backup changes nothing
+            if step.kind is StepKind.BACKUP or step.keeps_schema:
+                run.read = run.last  # a backup, a framework's cache-clearing hook: no DDL
         status, error = StepStatus.OK, None
         after = run.read if run.read is not None else inspect_schema(run.db)
         recorded = record_schema(journal.directory, step.number, after)

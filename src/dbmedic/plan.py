@@ -72,6 +72,9 @@ class Step:
     """PROMOTE_SHADOW: the rehearsed shadow database (a file for SQLite) the step moves in."""
     digest: str | None = None
     """PROMOTE_SHADOW: sha256 of the shadow's schema and the migration files as rehearsed."""
+    keeps_schema: bool = False
+    """HOOK: a command that cannot change the schema (a framework's own default hooks clear
+    caches): its record is the schema before it, not a catalog read after it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class Step:
             "checks": list(self.checks),
             "shadow": self.shadow,
             "digest": self.digest,
+            "keeps_schema": self.keeps_schema,
         }
 
 

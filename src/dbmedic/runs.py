@@ -211,6 +211,7 @@ class RunRecord:
                     checks=tuple(s.get("checks", ())),
                     shadow=s.get("shadow"),
                     digest=s.get("digest"),
+                    keeps_schema=bool(s.get("keeps_schema", False)),
                 )
                 for s in d["steps"]
             )

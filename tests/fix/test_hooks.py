@@ -221,6 +221,30 @@ def test_library_hooks_argument_wins_and_is_checked(project: Path) -> None:
                 hooks=["php artisan cache:clear"])  # fmt: skip
 
 
+@pytest.mark.backend("sqlite")
+def test_a_configured_hook_that_changes_the_schema_is_recorded_after_it(project: Path) -> None:
+    """A configured hook may do anything, so the run reads the schema after it (what `fix
+    --resume` compares with); the framework's own default hooks only clear caches and are
+    recorded without a catalog read (``keeps_schema``)."""
+    staging = make_url(urls(project)["staging"]).database
+    create = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+              "c.execute('CREATE TABLE made_by_hook (id integer)'); c.commit()")  # fmt: skip
+    hooks = toml_list([[sys.executable, "-c", create, str(staging)]])
+    configure(project, staging_env(project, hooks))
+
+    code, done = fix("--env", "staging", "--strategy", "sync", "--yes")
+
+    assert code == 0 and done["verdict"] == "done", done["error"]
+    journal = Path(done["run_dir"]) / "journal.jsonl"
+    ends = {e["step"]: e for e in map(json.loads, journal.read_text().splitlines())
+            if e["event"] == "step-end"}  # fmt: skip
+    kinds = {s["number"]: s["kind"] for s in done["plan"]["steps"]}
+    verified = next(e["tables"] for n, e in ends.items() if kinds[n] == "verify")
+    after_hook = next(e["tables"] for n, e in ends.items() if kinds[n] == "hook")
+    assert after_hook == verified + 1 and "made_by_hook" in tables(urls(project)["staging"])
+    assert [s["keeps_schema"] for s in hook_steps(done)] == [False]
+
+
 def test_sync_plans_the_frameworks_defaults_only_when_nothing_is_configured() -> None:
     from dbmedic.model import Column, Schema, Table
 
@@ -234,6 +258,7 @@ def test_sync_plans_the_frameworks_defaults_only_when_nothing_is_configured() ->
         ("php", "artisan", "cache:clear", "--env=staging"),
         ("php", "artisan", "config:clear", "--env=staging"),
     ]
+    assert all(s.keeps_schema for s in defaults.steps if s.kind is StepKind.HOOK)
     none = plan_sync(target, reference, framework="laravel", hooks=(), hooks_source="x")
     assert not any(s.kind is StepKind.HOOK for s in none.steps)
     assert "no post-fix hooks: hooks = [] in x" in none.notes

@@ -65,7 +65,9 @@ class Framework:
     migrate_command: ClassVar[str] = ""
     """The tool's own migrate command, named to the user where dbmedic does not run it."""
     post_fix_hooks: ClassVar[tuple[tuple[str, ...], ...]] = ()
-    """Commands (argv, run in the app folder) after a repair when the configuration names none."""
+    """Commands (argv, run in the app folder) after a repair when the configuration names none.
+    They must not change the schema (cache clearing): the run records the schema before them
+    instead of reading it again after each (``Step.keeps_schema``)."""
 
     def detect(self, root: Path) -> bool:
         """Read-only: does the application folder use this framework?"""

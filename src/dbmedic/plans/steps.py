@@ -140,6 +140,7 @@ def hook_steps(
             command=argv,
             estimate_seconds=1.0,
             reason=f"post-fix hook from {source}",
+            keeps_schema=hooks is None,  # the framework's defaults clear caches
         )
         for argv in (with_environment(framework or "", h, environment) for h in chosen)
     ]
