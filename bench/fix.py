@@ -310,6 +310,12 @@ def main() -> None:
     for key, what in rows:
         if key in med:
             print(f"| {what:<70} | {med[key]:8.2f} |")
+    print(
+        "\nevery run, in order (s): "
+        + "; ".join(
+            f"{key} " + ", ".join(f"{v:.2f}" for v in values) for key, values in times.items()
+        )
+    )
     if "sync" in med and "pipe" in med:
         print(f"\nsync / dump-and-pipe = {med['sync'] / med['pipe']:.2f} (target <= 3)")
     if "resume" in med and "migrate" in med:
