@@ -84,7 +84,7 @@ def fingerprint(schema: Schema) -> str:
     objects = {k: data[k] for k in ("tables", "views", "triggers")}
     digest = hashlib.sha256(json.dumps(objects, sort_keys=True, default=str).encode()).hexdigest()
     _FINGERPRINTS.insert(0, (schema, digest))
-    del _FINGERPRINTS[8:]
+    del _FINGERPRINTS[4:]  # each holds its schema: a few, not a growing list
     return digest
 
 
