@@ -394,9 +394,15 @@ INSERT INTO many SELECT seq, IF(MOD(seq, 7) = 0, NULL, CONCAT('value ', seq, ' Ã
     use(dumped_by)
     made = backup(source, tmp_path / "bk", tool="builtin")
     use("pymysql" if dumped_by == "mysqlclient" else "mysqlclient")
+    assert restored_rows(made, db_factory, checks) == before
+
+
+def restored_rows(made: Any, db_factory: DatabaseFactory, checks: dict[str, str]) -> Any:
+    """Restore ``made`` into a new database (which raises when a checksum differs) and read
+    ``checks`` there."""
     target = new_name_url(db_factory)
-    restore(made.path, target, create=True)  # raises when a checksum differs
-    assert snapshot(target, checks) == before
+    restore(made.path, target, create=True)
+    return snapshot(target, checks)
 
 
 @pytest.mark.backend("mariadb")
@@ -430,9 +436,7 @@ FROM seq_1_to_3000""",
     assert methods["mixed"] == methods["awkward"] == "mysql-keys3"
     monkeypatch.setattr(mysql, "CHUNK_BYTES", 1 << 20)
     monkeypatch.setattr(mysql, "_needs_escape", lambda text, rows, quoted: True)
-    target = new_name_url(db_factory)
-    restore(made.path, target, create=True)  # raises when a checksum differs
-    assert snapshot(target, checks) == before
+    assert restored_rows(made, db_factory, checks) == before
 
 
 @pytest.mark.backend("mariadb")
@@ -466,9 +470,7 @@ def test_backup_made_with_an_older_checksum_still_restores(
     monkeypatch.setattr(mysql, "scan_method", new_method)
     if checked_by == "pymysql":
         monkeypatch.setattr(mysqlc, "driver", lambda: None)
-    target = new_name_url(db_factory)
-    restore(made.path, target, create=True)  # raises when a checksum differs
-    assert snapshot(target, checks) == before
+    assert restored_rows(made, db_factory, checks) == before
 
 
 @pytest.mark.backend("sqlite")

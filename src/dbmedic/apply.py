@@ -254,6 +254,8 @@ class _Run:
     last: Schema | None = None
     """The record of the step that ended last in this process (None after a failed step): what
     a step that only reads (a backup, the verification) starts from instead of reading again."""
+    last_step: int = 0
+    """The number of the step whose record :attr:`last` is (0: the run's start)."""
 
 
 PRELOADED = (
@@ -348,7 +350,7 @@ def apply_plan(
             save_snapshot(reference, journal.directory / "reference.json")
         run = _Run(plan, db, root, framework, backups, reference, progress, dict(hook_env or {}),
                    journal=journal, fault=from_env(), lock=lock, shadow=shadow,
-                   locked=before)  # fmt: skip
+                   locked=before, last=before)  # fmt: skip
         results: list[StepResult] = []
         failure: StepResult | None = None
         for step in plan.steps:
@@ -418,8 +420,9 @@ def run_step(
                 run.read = run.last  # a backup, a framework's cache-clearing hook: no DDL
         status, error = StepStatus.OK, None
         after = run.read if run.read is not None else inspect_schema(run.db)
-        recorded = record_schema(journal.directory, step.number, after)
-        run.last = after
+        same = run.last_step if run.last is not None and after is run.last else None
+        recorded = record_schema(journal.directory, step.number, after, same_as=same)
+        run.last, run.last_step = after, step.number
     except DbmedicError as e:
         status, error, detail, run.last = StepStatus.FAILED, scrub(str(e)), None, None
     except Exception as e:  # a bug or a driver error we did not foresee: still roll back

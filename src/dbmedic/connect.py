@@ -49,7 +49,7 @@ def parse_url(text: str | URL) -> URL:
     from the environment or option files when the URL has none. Raises ConfigError.
     """
     if not isinstance(text, str):
-        return _normalised(text)
+        return normalise_url(text)
     return parse_db_url(text).to_sqlalchemy()
 
 
@@ -68,10 +68,10 @@ def parse_db_url(text: str) -> DbUrl:
         url = DbUrl.parse(raw)
     except ValueError as e:  # also a port that is not a number
         raise ConfigError(f"{redact(raw)} is not a valid database URL") from e
-    return _normalised(url)
+    return normalise_url(url)
 
 
-def _normalised(url: _U) -> _U:
+def normalise_url(url: _U) -> _U:
     """Default driver, a known family, a database name, ``~`` expanded, the password filled."""
     scheme = url.drivername
     if scheme in _SCHEMES:
@@ -282,7 +282,7 @@ def open_database(
     if isinstance(url, str):
         parsed = parse_db_url(url)
     elif isinstance(url, DbUrl):
-        parsed = _normalised(url)
+        parsed = normalise_url(url)
     else:
         parsed = parse_url(url)
     dialect = _dialect_for(parsed)

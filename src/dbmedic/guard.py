@@ -87,7 +87,7 @@ class Clearance:
 def _url_of(db: str | URL | DbUrl | Database) -> URL | DbUrl:
     """The URL of ``db``, parsed without SQLAlchemy unless it is a SQLAlchemy URL (the guard
     runs first in every command that writes: it should not pay for that import)."""
-    from dbmedic.connect import Database, parse_db_url, parse_url
+    from dbmedic.connect import Database, normalise_url, parse_db_url
     from dbmedic.driver import DbUrl
 
     if isinstance(db, str):
@@ -95,8 +95,8 @@ def _url_of(db: str | URL | DbUrl | Database) -> URL | DbUrl:
     if isinstance(db, Database):
         return db.plain_url
     if isinstance(db, DbUrl):
-        return parse_db_url(db.render_as_string(hide_password=False))
-    return parse_url(db)
+        return normalise_url(db)
+    return normalise_url(db)  # a SQLAlchemy URL, as given
 
 
 def confirmation_name(url: URL | DbUrl) -> str:
