@@ -230,6 +230,34 @@ def test_a_failure_after_the_rename_rolls_back_and_drops_the_shadow(
     assert _shadows_left(url, backend) == []
 
 
+@pytest.mark.backend("mariadb")
+def test_a_shadow_changed_after_the_plan_is_rolled_back(
+    backend: str, db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The promotion proves the moved tables against the schema the plan read, not against the
+    shadow as it is at the move: a column added to the shadow in between fails the step."""
+    import dbmedic.recreate
+
+    app, url = _staged(db_factory, tmp_path, backend)
+    before = _state_before(url)
+    recreate = dbmedic.recreate.recreate_database
+
+    def recreate_and_tamper(db: object, facts: object) -> None:
+        (shadow,) = _shadows_left(url, backend)
+        run_sql(url, f"ALTER TABLE `{shadow}`.users ADD COLUMN sneaky int")
+        recreate(db, facts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dbmedic.recreate, "recreate_database", recreate_and_tamper)
+
+    outcome = api.fix("reset", app, url, yes=True, state_dir=tmp_path / "state")
+
+    assert outcome.verdict is Verdict.ROLLED_BACK, (outcome.error, outcome.steps)
+    assert "differs from the rehearsed schema" in (outcome.error or ""), outcome.error
+    assert "users.sneaky" in (outcome.error or ""), outcome.error
+    assert _state_before(url) == before  # schema and every row as before the run
+    assert _shadows_left(url, backend) == []
+
+
 def _state_before(url: str) -> tuple[str, dict[str, str]]:
     with open_reference(url) as db:
         return fingerprint(inspect_schema(db)), row_digest(url)
