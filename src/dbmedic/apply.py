@@ -22,6 +22,7 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -256,6 +257,9 @@ class _Run:
     a step that only reads (a backup, the verification) starts from instead of reading again."""
     last_step: int = 0
     """The number of the step whose record :attr:`last` is (0: the run's start)."""
+    started_hooks: dict[int, subprocess.Popen[str]] = field(default_factory=dict)
+    """Processes of framework default hooks started early, side by side with the hook step
+    before them (see :func:`_hook`), by step number."""
 
 
 PRELOADED = (
@@ -363,6 +367,7 @@ def apply_plan(
             results.append(result)
             if result.status is StepStatus.FAILED and failure is None:
                 failure = result
+        _reap_hooks(run)
         outcome = _finish(run, journal, before, results, failure, rollback, restore_options or {})
         seconds = time.perf_counter() - began
         outcome = replace(outcome, run_id=run_id, run_dir=str(journal.directory),
@@ -566,19 +571,58 @@ def _recreate(run: _Run, step: Step) -> str:
 
 
 def _hook(run: _Run, step: Step) -> str:
+    """Run the step's command in the app folder. A framework's default hooks (independent cache
+    clears, ``Step.keeps_schema``) run side by side: this step starts the next one's process too
+    (one PHP boot each, ~0.07 s), which its own step then waits for. Configured hooks run one
+    after the other, in their order."""
     if not step.command:
         raise StepFailed(f"hook step {step.number} has no command")
-    env = {**os.environ, **run.env}
+    what = shlex.join(step.command)
     try:
-        done = subprocess.run(list(step.command), cwd=run.app or None, env=env,
-                              capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise StepFailed(f"hook {shlex.join(step.command)} could not run ({scrub(str(e))})") from e
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines()
+        proc = run.started_hooks.pop(step.number, None) or _start_hook(run, step)
+        following = _next_default_hook(run, step)
+        if following is not None:
+            with suppress(OSError):  # its own step starts it again and says why it could not
+                run.started_hooks[following.number] = _start_hook(run, following)
+        out, err = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired as e:
+        proc.kill()
+        proc.communicate()
+        raise StepFailed(f"hook {what} could not run ({scrub(str(e))})") from e
+    except OSError as e:
+        raise StepFailed(f"hook {what} could not run ({scrub(str(e))})") from e
+    if proc.returncode != 0:
+        lines = (err or out).strip().splitlines()
         tail = scrub(lines[-1]) if lines else "no output"
-        raise StepFailed(f"hook {shlex.join(step.command)} exited with {done.returncode}: {tail}")
+        raise StepFailed(f"hook {what} exited with {proc.returncode}: {tail}")
     return "exit 0"
+
+
+def _reap_hooks(run: _Run) -> None:
+    """Wait for default hooks started early whose own step did not run (a fault before it)."""
+    for proc in run.started_hooks.values():
+        try:
+            proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    run.started_hooks.clear()
+
+
+def _start_hook(run: _Run, step: Step) -> subprocess.Popen[str]:
+    return subprocess.Popen(list(step.command), cwd=run.app or None, env={**os.environ, **run.env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _next_default_hook(run: _Run, step: Step) -> Step | None:
+    """The step after ``step`` when both are framework default hooks (None otherwise)."""
+    if not step.keeps_schema:
+        return None
+    later = [s for s in run.plan.steps if s.number > step.number]
+    following = min(later, key=lambda s: s.number, default=None)
+    if following is None or following.kind is not StepKind.HOOK or not following.keeps_schema:
+        return None
+    return following if following.command and following.number not in run.started_hooks else None
 
 
 def _verify(run: _Run, step: Step) -> str:

@@ -302,3 +302,37 @@ def test_laravel_configured_hooks_replace_the_defaults(
         assert hook_steps(done) == [] and hooked(app) == []
         assert any("hooks = [] in environment 'staging'" in n for n in done["plan"]["notes"])
     assert os.environ.get("DB_DATABASE") != name  # nothing leaked into dbmedic's own process
+
+
+@pytest.mark.backend("mariadb")
+def test_laravel_default_hooks_run_side_by_side_and_both_clear(
+    backend: str, php: str, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The defaults are independent cache clears: config:clear starts while cache:clear still
+    runs (here made to take a second), and each still does its job and gets its own step."""
+    import shutil
+    import time
+
+    app = laravel_incident(tmp_path, db_url)
+    config_cache = stale_config_cache(app)
+    log, real = tmp_path / "php.log", shutil.which(php)
+    wrapper = tmp_path / "bin" / "php"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'[ "$2" = cache:clear ] && sleep 1\necho "start $2 $(date +%s%N)" >> {log}\n'
+        f'{real} "$@"\nrc=$?\necho "end $2 $(date +%s%N)" >> {log}\nexit $rc\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+
+    began = time.monotonic()
+    outcome = api.fix("resume", app, db_url, yes=True, state_dir=tmp_path / "state")
+
+    assert outcome.ok, (outcome.error, outcome.steps)
+    hooks = [(s.title, s.status) for s in outcome.steps if s.kind == StepKind.HOOK.value]
+    assert hooks == [("Run php artisan cache:clear", "ok"), ("Run php artisan config:clear", "ok")]
+    assert not config_cache.exists()  # config:clear ran in the app
+    times = {tuple(line.split()[:2]): int(line.split()[2]) for line in log.read_text().splitlines()}
+    assert times["start", "config:clear"] < times["end", "cache:clear"]
+    assert time.monotonic() - began > 1  # the wrapper did run
