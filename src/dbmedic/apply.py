@@ -573,8 +573,9 @@ def _recreate(run: _Run, step: Step) -> str:
 def _hook(run: _Run, step: Step) -> str:
     """Run the step's command in the app folder. A framework's default hooks (independent cache
     clears, ``Step.keeps_schema``) run side by side: this step starts the next one's process too
-    (one PHP boot each, ~0.07 s), which its own step then waits for. Configured hooks run one
-    after the other, in their order."""
+    (one PHP boot each, ~0.07 s), which its own step then waits for (a run killed in between
+    runs that one again on resume: harmless for a cache clear). Configured hooks run one after
+    the other, in their order."""
     if not step.command:
         raise StepFailed(f"hook step {step.number} has no command")
     what = shlex.join(step.command)
