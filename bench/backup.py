@@ -1,13 +1,13 @@
 """Backup and restore speed on MariaDB, side by side with the tools a user would otherwise use.
 
-    PYTHONPATH=src python bench/backup.py [--mb 500] [--runs 3]
+    PYTHONPATH=src python bench/backup.py [--mb 500] [--runs 3] [--no-settle]
 
 Builds ``dbm_bench_backup`` (a few large tables with mixed types, many small ones) with
 server-side INSERT ... SELECT, then times whole processes (medians of ``--runs`` rounds; each
 round runs every backup command, then, in rounds of their own, every restore, the order rotated
-from round to round: a big load leaves the server writing pages back for a while, which would
-otherwise always slow whichever command comes next) and reads the peak memory of each child
-(``ru_maxrss``). Prints a Markdown table for bench/RESULTS.md. Drops its
+from round to round, and the server's dirty pages are flushed before each command: a big load
+leaves them for whichever command comes next, see bench/settle.py; ``--no-settle`` measures
+without) and reads the peak memory of each child (``ru_maxrss``). Prints a Markdown table for bench/RESULTS.md. Drops its
 databases at the end. Needs mariadb-dump, zstd, mydumper and myloader on PATH.
 """
 
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import pymysql
+from settle import settle
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 DB, TARGET = "dbm_bench_backup", "dbm_bench_restore"
@@ -126,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-settle", action="store_true", help="do not flush between runs")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dbm-bench-", dir="/var/tmp"))
     try:
@@ -146,6 +148,8 @@ def main() -> None:
                     if callable(prepare):
                         prepare()
                     argv, shell = make(folder)  # type: ignore[operator]
+                    if not args.no_settle:
+                        settle(lambda: pymysql.connect(host="127.0.0.1", user="root"))
                     samples[label].append(run(argv, shell))
                     sizes[label] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
             for label, _, _ in entries:
