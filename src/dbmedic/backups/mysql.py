@@ -7,7 +7,9 @@ backup time and after a restore, over the same primary-key slices (``Part``) rec
 manifest:
 
 * ``mysql-keys3``: tables with a single integer primary key, read with mysqlclient; xxh3_128 of
-  the row literals of :meth:`TableInfo.keyset_expr` in key order (see :func:`_scan_keys`).
+  the row literals of :meth:`TableInfo.keyset_expr` in key order (see :func:`_scan_keys`),
+  rendered by the server, or from plain values by :mod:`dbmedic._rows` in C where that was built
+  (the same bytes; a third less CPU in all, bench/RESULTS.md).
 * ``mysql-seq3``: the same tables read with PyMySQL; xxh3_128 of the row literals of
   :meth:`TableInfo.row_expr` in key order.
 * ``mysql-sum3``: any other table; the sum of the 64-bit xxh3 of every row literal,
@@ -463,6 +465,9 @@ class _Chunks:
 
 _FIRST = operator.itemgetter(0)
 
+Chunk = tuple[int, bytes, int, int]
+"""One chunk of a ``mysql-keys`` scan: rows, their VALUES text, the first and the last key."""
+
 
 def _first_key(literal: bytes) -> int:
     """The primary key of a ``mysql-keys`` row literal (its first value)."""
@@ -470,50 +475,125 @@ def _first_key(literal: bytes) -> int:
     return int(literal[1 : end if end > 0 else -1])
 
 
+class _ServerRendered:
+    """``mysql-keys`` chunks rendered by the server: every row one :meth:`TableInfo.keyset_expr`
+    literal, without ``QUOTE`` while :func:`_needs_escape` finds nothing to escape; a chunk that
+    fails the check is read again, the same keys, with ``QUOTE`` (and the next few straight
+    away)."""
+
+    def __init__(self, conn: Any, info: TableInfo) -> None:
+        self._chunks = _Chunks(conn)
+        self._head = f"SELECT {{}} FROM {quote(info.name)} FORCE INDEX (PRIMARY) WHERE "
+        self._key = quote(info.primary_key[0])
+        self._fast, self._safe = info.keyset_expr(False), info.keyset_expr(True)
+        self._quoted = info.quoted_count
+        self._escape_left = 0
+
+    def send(self, where: str) -> None:
+        self._chunks.send(
+            self._head.format(self._safe if self._escape_left else self._fast) + where
+        )
+
+    def receive(self) -> Chunk:
+        got, text = self._chunks.receive()
+        if not got:
+            return 0, b"", 0, 0
+        if self._escape_left:
+            self._escape_left -= 1
+        elif _needs_escape(text, len(got), self._quoted):
+            self._escape_left = ESCAPE_RUN
+            first, last = _first_key(got[0][0]), _first_key(got[-1][0])
+            again = f"{self._key} >= {first} AND {self._key} <= {last} ORDER BY {self._key}"
+            got, text = self._chunks.fetch(self._head.format(self._safe) + again)
+        return len(got), text, _first_key(got[0][0]), _first_key(got[-1][0])
+
+
+class _ClientRendered:
+    """``mysql-keys`` chunks read as plain columns and rendered by :mod:`dbmedic._rows` in C, byte
+    for byte as :class:`_ServerRendered` does (tests/test_backup_rows.py): the server only reads
+    the rows, and no Python object is made per row (bench/RESULTS.md, backup)."""
+
+    def __init__(self, conn: Any, info: TableInfo, rows: Any) -> None:
+        self._conn, self._rows = conn, rows
+        self._native = conn._get_native_connection()
+        columns = info.keyset_columns
+        self._kinds = "".join(_KIND_LETTER[_keyset_kind(c)] for c in columns).encode()
+        self._head = (
+            f"SELECT {', '.join(_plain_value(c) for c in columns)} FROM {quote(info.name)} "
+            "FORCE INDEX (PRIMARY) WHERE "
+        )
+        self._error = conn.OperationalError  # the DB-API extension: the driver's own class
+
+    def send(self, where: str) -> None:
+        self._conn.send_query(self._head + where)
+
+    def receive(self) -> Chunk:
+        rows, text, first, last = self._rows.fetch(self._native, self._kinds, self._error)
+        return (rows, text, int(first), int(last)) if rows else (0, b"", 0, 0)
+
+
+_KIND_LETTER = {"number": "n", "bit": "n", "text": "t", "binary": "b"}
+
+
+def _plain_value(c: Column) -> str:
+    """The column as :class:`_ClientRendered` selects it: what ``keyset_expr`` puts in quotes."""
+    q = quote(c.name)
+    kind = _keyset_kind(c)
+    if kind == "bit":
+        return f"CAST({q} AS UNSIGNED)"
+    if kind == "text" and c.charset not in (None, "utf8mb4"):
+        return f"CONVERT({q} USING utf8mb4)"
+    return q
+
+
+def native_renderer() -> Any | None:
+    """:mod:`dbmedic._rows` when it was built (``pip install`` with libmariadb-dev), else None."""
+    try:
+        from dbmedic import _rows  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _rows
+
+
+def _chunk_source(conn: Any, info: TableInfo) -> _ServerRendered | _ClientRendered:
+    rows = native_renderer() if mysqlc.streams(conn) else None
+    if rows is not None and hasattr(conn, "_get_native_connection"):
+        return _ClientRendered(conn, info, rows)
+    return _ServerRendered(conn, info)
+
+
 def _scan_keys(
     conn: Any, info: TableInfo, lo: int | None, hi: int | None, sink: Sink | None, digest: Any
 ) -> Part:
     """``mysql-keys``: chunks of rows in key order, one query each (``WHERE key > last ...
-    LIMIT n``), rendered by the server without ``QUOTE`` and checked by :func:`_needs_escape`;
-    a chunk that fails is read again, the same keys, with ``QUOTE``. Both renderings give the
-    same bytes for every row, so the checksum depends neither on the chunk sizes nor on which
-    chunks were escaped (the check after a restore may cut them differently)."""
+    LIMIT n``), each row rendered as the :meth:`TableInfo.keyset_expr` literal, by the server
+    or in C (:func:`_chunk_source`). Every way gives the same bytes for every row, so the
+    checksum depends neither on the chunk sizes nor on the renderer (the check after a restore
+    may cut and render differently)."""
     key = quote(info.primary_key[0])
-    head = f"SELECT {{}} FROM {quote(info.name)} FORCE INDEX (PRIMARY) WHERE "
     upper = f" AND {key} < {int(hi)}" if hi is not None else ""
-    fast, safe = info.keyset_expr(False), info.keyset_expr(True)
-    quoted = info.quoted_count
     # the first chunk aims at an eighth of CHUNK_BYTES by the catalog's average row length (16
     # rows when unknown), later ones at CHUNK_BYTES by the chunks read: large rows come few at once
     first_rows = CHUNK_BYTES // 8 // info.avg_row if info.avg_row else 16
-    rows, limit, escape_left = 0, max(1, min(4096, first_rows)), 0
+    rows, limit = 0, max(1, min(4096, first_rows))
     start = f"{key} >= {int(lo)}" if lo is not None else "TRUE"
-    chunks = _Chunks(conn)
-    chunks.send(head.format(fast) + f"{start}{upper} ORDER BY {key} LIMIT {limit}")
+    chunks = _chunk_source(conn, info)
+    chunks.send(f"{start}{upper} ORDER BY {key} LIMIT {limit}")
     while True:
-        got, text = chunks.receive()
+        got, text, _, last = chunks.receive()
         if not got:
             break
-        if escape_left:
-            escape_left -= 1
-        elif _needs_escape(text, len(got), quoted):
-            escape_left = ESCAPE_RUN
-            first, last = _first_key(got[0][0]), _first_key(got[-1][0])
-            again = f"{key} >= {first} AND {key} <= {last} ORDER BY {key}"
-            got, text = chunks.fetch(head.format(safe) + again)
-        more = len(got) >= limit
+        more = got >= limit
         if more:  # the next query goes out before this chunk is hashed and written
-            start = f"{key} > {_first_key(got[-1][0])}"
             scale = min(8.0, CHUNK_BYTES / max(len(text), 1))  # grows at most 8x a chunk
             limit = max(1, min(65536, int(limit * scale)))
-            where = f"{start}{upper} ORDER BY {key} LIMIT {limit}"
-            chunks.send(head.format(safe if escape_left else fast) + where)
+            chunks.send(f"{key} > {last}{upper} ORDER BY {key} LIMIT {limit}")
         if rows:
             digest.update(b",\n")
         digest.update(text)
-        rows += len(got)
+        rows += got
         if sink is not None:
-            sink(text, len(got))
+            sink(text, got)
         if not more:
             break
     return Part(rows, digest.hexdigest(), _t(lo), _t(hi))

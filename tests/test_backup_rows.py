@@ -1,0 +1,103 @@
+"""dbmedic._rows, the C renderer of the built-in MySQL dumper, writes byte for byte what the
+server's own rendering writes, on every awkward value, and reports errors as the driver does.
+
+The backups of tests/test_backup.py go through it wherever it is built (it is the default);
+here the two renderers' texts are compared directly. Skipped, with the reason, where it was
+not built (no libmariadb-dev when dbmedic was installed); .ci/run installs what it needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dbmedic.backups import _source, mysql
+from dbtest import DatabaseFactory, run_sql
+from test_backup import MARIADB_SQL
+
+MORE_SQL = r""";
+CREATE TABLE escapes (id INT PRIMARY KEY, t TEXT NULL, l VARCHAR(20) CHARACTER SET latin1 NULL,
+  b VARBINARY(8) NULL, f FLOAT NULL, e ENUM('x', 'y') NULL, st SET('p', 'q') NULL,
+  tm TIME(3) NULL, yr YEAR NULL, bt BIT(3) NULL);
+INSERT INTO escapes SELECT seq,
+  CASE MOD(seq, 9) WHEN 0 THEN 'it''s' WHEN 1 THEN 'back\\slash' WHEN 2 THEN 'NULL'
+    WHEN 3 THEN NULL WHEN 4 THEN CONCAT('a', CHAR(0), 'b') WHEN 5 THEN CHAR(26)
+    WHEN 6 THEN '' WHEN 7 THEN 'new\nline\ttab' ELSE 'plain 😀' END,
+  IF(MOD(seq, 4) = 0, NULL, 'déjà'), IF(MOD(seq, 5) = 0, NULL, UNHEX('27005C1A')),
+  IF(MOD(seq, 6) = 0, NULL, seq / 7), IF(MOD(seq, 2) = 0, 'x', NULL), IF(MOD(seq, 3) = 0, 'p,q', ''),
+  IF(MOD(seq, 8) = 0, NULL, '-838:59:59.5'), IF(MOD(seq, 10) = 0, NULL, 1901 + MOD(seq, 200)),
+  IF(MOD(seq, 11) = 0, NULL, MOD(seq, 8))
+FROM seq_1_to_2000"""
+
+
+def _native() -> Any:
+    pytest.importorskip("MySQLdb")
+    rows = mysql.native_renderer()
+    if rows is None:
+        pytest.skip("dbmedic._rows is not built (pip install needs libmariadb-dev; .ci/run has it)")
+    return rows
+
+
+def _scan(url: str, monkeypatch: pytest.MonkeyPatch, native: Any) -> dict[str, tuple[Any, bytes]]:
+    """Every integer-keyed table scanned with ``native`` as the renderer (None: the server):
+    its Part (rows, checksum) and the VALUES text written."""
+    monkeypatch.setattr(mysql, "native_renderer", lambda: native)
+    conn = mysql.connect(_source(url), unicode=False, fast=True)
+    try:
+        out = {}
+        for name, info in sorted(mysql.table_infos(conn).items()):
+            if not info.int_key:
+                continue
+            texts: list[bytes] = []
+            part = mysql.scan_part(conn, info, None, None, lambda t, n, into=texts: into.append(t))
+            out[name] = (part, b",\n".join(texts))
+        return out
+    finally:
+        conn.close()
+
+
+@pytest.mark.backend("mariadb")
+def test_the_c_renderer_writes_what_the_server_writes(
+    db_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    native = _native()
+    url = db_factory.new()
+    run_sql(url, MARIADB_SQL + MORE_SQL)
+    monkeypatch.setattr(mysql, "CHUNK_BYTES", 4096)  # many chunks, each query sent ahead
+
+    by_server = _scan(url, monkeypatch, None)
+    by_c = _scan(url, monkeypatch, native)
+
+    assert set(by_c) == {"awkward", "escapes"}
+    for name in by_c:
+        assert by_c[name][1] == by_server[name][1], name
+        assert by_c[name][0] == by_server[name][0], name
+    assert by_c["escapes"][0].rows == 2000
+    text = by_c["escapes"][1]
+    assert b"'it\\'s'" in text and b"'back\\\\slash'" in text and b"'a\\0b'" in text
+    assert b"'\\Z'" in text and b"X'27005C1A'" in text and b"NULL" in text
+
+
+@pytest.mark.backend("mariadb")
+def test_the_c_renderer_raises_the_drivers_error_and_leaves_the_connection_usable(
+    db_factory: DatabaseFactory,
+) -> None:
+    native = _native()
+    url = db_factory.new()
+    run_sql(url, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'a')")
+    conn = mysql.connect(_source(url), unicode=False, fast=True)
+    try:
+        handle = conn._get_native_connection()
+        conn.send_query("SELECT id FROM missing")
+        with pytest.raises(conn.OperationalError, match="missing"):
+            native.fetch(handle, b"n", conn.OperationalError)
+        conn.send_query("SELECT id, v FROM t")
+        with pytest.raises(ValueError, match="2 columns in the result, 1 kinds given"):
+            native.fetch(handle, b"n", conn.OperationalError)
+        conn.send_query("SELECT id, v FROM t WHERE id > 5")
+        assert native.fetch(handle, b"nt", conn.OperationalError) == (0, b"", b"", b"")
+        conn.send_query("SELECT id, v FROM t")
+        assert native.fetch(handle, b"nt", conn.OperationalError) == (1, b"(1,'a')", b"1", b"1")
+    finally:
+        conn.close()
