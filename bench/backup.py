@@ -1,6 +1,6 @@
 """Backup and restore speed on MariaDB, side by side with the tools a user would otherwise use.
 
-    PYTHONPATH=src python bench/backup.py [--mb 500] [--runs 3] [--no-settle]
+    PYTHONPATH=src python bench/backup.py [--mb 500] [--runs 3] [--no-settle] [--backups-only]
 
 Builds ``dbm_bench_backup`` (a few large tables with mixed types, many small ones) with
 server-side INSERT ... SELECT, then times whole processes (medians of ``--runs`` rounds; each
@@ -128,6 +128,7 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-settle", action="store_true", help="do not flush between runs")
+    parser.add_argument("--backups-only", action="store_true", help="no restore rounds")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dbm-bench-", dir="/var/tmp"))
     try:
@@ -154,7 +155,9 @@ def main() -> None:
                     sizes[label] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
             for label, _, _ in entries:
                 rows.append((label, median(samples[label]), sizes[label]))
-                print(f"  {label}: {median(samples[label])[0]:.2f} s", file=sys.stderr, flush=True)
+                each = ", ".join(f"{s:.2f}" for s, _ in samples[label])
+                print(f"  {label}: {median(samples[label])[0]:.2f} s (every round: {each})",
+                      file=sys.stderr, flush=True)  # fmt: skip
 
         measure_rounds(
             [
@@ -177,6 +180,9 @@ def main() -> None:
                  None),
             ]
         )  # fmt: skip
+        if args.backups_only:
+            report(rows, size, args.runs, disk_speed(work))
+            return
         # restore sources, made once
         keep = work / "keep"
         keep.mkdir()
@@ -205,17 +211,22 @@ def main() -> None:
                  fresh),
             ]
         )  # fmt: skip
-        disk = disk_speed(work)
-        print(f"\n{size:.0f} MB of table data (information_schema DATA_LENGTH), medians of {args.runs} interleaved rounds, "
-              f"whole processes; disk sequential write {disk:.0f} MB/s (dd conv=fdatasync)\n")  # fmt: skip
-        print("| command | seconds | output MB | peak memory MB |")
-        print("|---|---:|---:|---:|")
-        for label, (secs, mem), out_size in rows:
-            out = f"{out_size / 1e6:.0f}" if out_size else "-"
-            print(f"| {label} | {secs:.2f} | {out} | {mem} |")
+        report(rows, size, args.runs, disk_speed(work))
     finally:
         sql(f"DROP DATABASE IF EXISTS {DB}", f"DROP DATABASE IF EXISTS {TARGET}")
         shutil.rmtree(work, ignore_errors=True)
+
+
+def report(
+    rows: list[tuple[str, tuple[float, int], int]], size: float, runs: int, disk: float
+) -> None:
+    print(f"\n{size:.0f} MB of table data (information_schema DATA_LENGTH), medians of {runs} interleaved rounds, "
+          f"whole processes; disk sequential write {disk:.0f} MB/s (dd conv=fdatasync)\n")  # fmt: skip
+    print("| command | seconds | output MB | peak memory MB |")
+    print("|---|---:|---:|---:|")
+    for label, (secs, mem), out_size in rows:
+        out = f"{out_size / 1e6:.0f}" if out_size else "-"
+        print(f"| {label} | {secs:.2f} | {out} | {mem} |")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,16 @@ static void put(buffer *b, const char *s, size_t n) {
 
 static const char HEX[] = "0123456789ABCDEF";
 
+/* Bytes that QUOTE() escapes, and what follows the backslash for each. */
+static unsigned char ESCAPED[256];
+
+static void init_escaped(void) {
+    ESCAPED['\\'] = '\\';
+    ESCAPED['\''] = '\'';
+    ESCAPED[0] = '0';
+    ESCAPED['\032'] = 'Z';
+}
+
 /* Appends one value; -1 when out of memory. */
 static int render(buffer *b, char kind, const char *v, unsigned long n) {
     if (v == NULL) {
@@ -68,8 +78,9 @@ static int render(buffer *b, char kind, const char *v, unsigned long n) {
         *out++ = '\'';
         for (unsigned long i = 0; i < n; i++) {
             unsigned char c = (unsigned char)v[i];
-            *out++ = HEX[c >> 4];
-            *out++ = HEX[c & 15];
+            out[0] = HEX[c >> 4];
+            out[1] = HEX[c & 15];
+            out += 2;
         }
         *out++ = '\'';
         b->used = (size_t)(out - b->data);
@@ -79,15 +90,18 @@ static int render(buffer *b, char kind, const char *v, unsigned long n) {
         return -1;
     char *out = b->data + b->used;
     *out++ = '\'';
-    for (unsigned long i = 0; i < n; i++) {
-        char c = v[i];
-        switch (c) {
-        case '\\': *out++ = '\\'; *out++ = '\\'; break;
-        case '\'': *out++ = '\\'; *out++ = '\''; break;
-        case '\0': *out++ = '\\'; *out++ = '0'; break;
-        case '\032': *out++ = '\\'; *out++ = 'Z'; break;
-        default: *out++ = c;
-        }
+    const unsigned char *from = (const unsigned char *)v, *end = from + n;
+    while (from < end) {  /* runs without an escaped byte are copied whole */
+        const unsigned char *stop = from;
+        while (stop < end && !ESCAPED[*stop])
+            stop++;
+        memcpy(out, from, (size_t)(stop - from));
+        out += stop - from;
+        if (stop == end)
+            break;
+        *out++ = '\\';
+        *out++ = (char)ESCAPED[*stop];
+        from = stop + 1;
     }
     *out++ = '\'';
     b->used = (size_t)(out - b->data);
@@ -183,4 +197,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "dbmedic._rows", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__rows(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__rows(void) {
+    init_escaped();
+    return PyModule_Create(&module);
+}
