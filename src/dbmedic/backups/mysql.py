@@ -243,16 +243,13 @@ def _keyset_pieces(c: Column, escape: bool) -> list[str | tuple[str]]:
     numbers as they are (NULL written ``null``), binary strings in hex (``X'..'``: nothing to
     escape), other values quoted (NULL written ``NULL``, so that counting quotes and ``NULL``
     finds any value that would need escaping)."""
-    q = quote(c.name)
-    kind = _keyset_kind(c)
+    kind, value = _keyset_kind(c), _plain_value(c)
     if kind in ("number", "bit"):
-        expr = f"CAST({q} AS UNSIGNED)" if kind == "bit" else q
-        return [(f"IFNULL({expr}, 'null')" if c.nullable else expr,)]
+        return [(f"IFNULL({value}, 'null')" if c.nullable else value,)]
     if kind == "binary":
-        opening, value = "X'", f"HEX({q})"
+        opening, value = "X'", f"HEX({value})"
     else:
         opening = "'"
-        value = q if c.charset in (None, "utf8mb4") else f"CONVERT({q} USING utf8mb4)"
         if escape:  # QUOTE(NULL) is NULL written out
             return [(f"QUOTE({value})",)]
     if c.nullable:
@@ -465,8 +462,8 @@ class _Chunks:
 
 _FIRST = operator.itemgetter(0)
 
-Chunk = tuple[int, bytes, int, int]
-"""One chunk of a ``mysql-keys`` scan: rows, their VALUES text, the first and the last key."""
+Chunk = tuple[int, bytes, int]
+"""One chunk of a ``mysql-keys`` scan: rows, their VALUES text, the last row's key."""
 
 
 def _first_key(literal: bytes) -> int:
@@ -497,7 +494,7 @@ class _ServerRendered:
     def receive(self) -> Chunk:
         got, text = self._chunks.receive()
         if not got:
-            return 0, b"", 0, 0
+            return 0, b"", 0
         if self._escape_left:
             self._escape_left -= 1
         elif _needs_escape(text, len(got), self._quoted):
@@ -505,7 +502,7 @@ class _ServerRendered:
             first, last = _first_key(got[0][0]), _first_key(got[-1][0])
             again = f"{self._key} >= {first} AND {self._key} <= {last} ORDER BY {self._key}"
             got, text = self._chunks.fetch(self._head.format(self._safe) + again)
-        return len(got), text, _first_key(got[0][0]), _first_key(got[-1][0])
+        return len(got), text, _first_key(got[-1][0])
 
 
 class _ClientRendered:
@@ -528,15 +525,16 @@ class _ClientRendered:
         self._conn.send_query(self._head + where)
 
     def receive(self) -> Chunk:
-        rows, text, first, last = self._rows.fetch(self._native, self._kinds, self._error)
-        return (rows, text, int(first), int(last)) if rows else (0, b"", 0, 0)
+        rows, text, _first, last = self._rows.fetch(self._native, self._kinds, self._error)
+        return (rows, text, int(last)) if rows else (0, b"", 0)
 
 
 _KIND_LETTER = {"number": "n", "bit": "n", "text": "t", "binary": "b"}
 
 
 def _plain_value(c: Column) -> str:
-    """The column as :class:`_ClientRendered` selects it: what ``keyset_expr`` puts in quotes."""
+    """The value of a ``mysql-keys`` column before it is quoted or written in hex: what
+    :class:`_ClientRendered` selects and what :meth:`TableInfo.keyset_expr` renders."""
     q = quote(c.name)
     kind = _keyset_kind(c)
     if kind == "bit":
@@ -580,7 +578,7 @@ def _scan_keys(
     chunks = _chunk_source(conn, info)
     chunks.send(f"{start}{upper} ORDER BY {key} LIMIT {limit}")
     while True:
-        got, text, _, last = chunks.receive()
+        got, text, last = chunks.receive()
         if not got:
             break
         more = got >= limit
