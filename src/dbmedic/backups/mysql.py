@@ -25,6 +25,7 @@ sha256 does ~1.4 GB/s, and md5 per row costs ~1 us where xxh3 takes ~0.2 us (ben
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 from collections.abc import Callable, Iterator
@@ -544,6 +545,7 @@ def _plain_value(c: Column) -> str:
     return q
 
 
+@functools.cache  # a failed import is searched for again each time: once per part otherwise
 def native_renderer() -> Any | None:
     """:mod:`dbmedic._rows` when it was built (``pip install`` with libmariadb-dev), else None."""
     try:
