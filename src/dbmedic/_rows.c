@@ -46,10 +46,17 @@ static void put(buffer *b, const char *s, size_t n) {
 
 static const char HEX[] = "0123456789ABCDEF";
 
+/* Each byte's two hex digits, as HEX() writes them. */
+static char HEX_PAIRS[256][2];
+
 /* Bytes that QUOTE() escapes, and what follows the backslash for each. */
 static unsigned char ESCAPED[256];
 
-static void init_escaped(void) {
+static void init_tables(void) {
+    for (int c = 0; c < 256; c++) {
+        HEX_PAIRS[c][0] = HEX[c >> 4];
+        HEX_PAIRS[c][1] = HEX[c & 15];
+    }
     ESCAPED['\\'] = '\\';
     ESCAPED['\''] = '\'';
     ESCAPED[0] = '0';
@@ -76,12 +83,8 @@ static int render(buffer *b, char kind, const char *v, unsigned long n) {
         char *out = b->data + b->used;
         *out++ = 'X';
         *out++ = '\'';
-        for (unsigned long i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)v[i];
-            out[0] = HEX[c >> 4];
-            out[1] = HEX[c & 15];
-            out += 2;
-        }
+        for (unsigned long i = 0; i < n; i++, out += 2)
+            memcpy(out, HEX_PAIRS[(unsigned char)v[i]], 2);
         *out++ = '\'';
         b->used = (size_t)(out - b->data);
         return 0;
@@ -198,6 +201,6 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "dbmedic._rows", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__rows(void) {
-    init_escaped();
+    init_tables();
     return PyModule_Create(&module);
 }
