@@ -16,7 +16,7 @@ import pytest
 import typer
 
 from dbmedic.cli import ExitCode, app_for, options
-from dbmedic.cli.fast import parse_status, run_fast
+from dbmedic.cli.fast import parse, parse_status, run_fast
 from migration_helpers import SRC, run_cli_modules, write_migrations
 
 ACCEPTED = [
@@ -53,12 +53,23 @@ DECLINED = [
 ]
 
 
-def _calls(args: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[Any]]:
-    """The arguments ``run_status`` gets from the fast path and from Typer's ``status_cmd``."""
+def _calls(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, command: str = "status"
+) -> tuple[list[Any], list[Any]]:
+    """The arguments the command's ``run_*`` function gets from the fast path and from the
+    Typer command."""
+    import dbmedic.cli.backup_cmds
+    import dbmedic.cli.backup_view
     import dbmedic.cli.migration_cmds
     import dbmedic.cli.status_view
     from dbmedic.cli.output import state
 
+    view, typer_module, name, params = {
+        "status": (dbmedic.cli.status_view, dbmedic.cli.migration_cmds, "run_status",
+                   [o.param for o in options.STATUS]),
+        "backup": (dbmedic.cli.backup_view, dbmedic.cli.backup_cmds, "run_backup",
+                   ["url", *(o.param for o in options.BACKUP)]),
+    }[command]  # fmt: skip
     monkeypatch.setitem(state, "debug", False)  # --debug sets it for the process
     fast: list[Any] = []
     slow: list[Any] = []
@@ -66,12 +77,12 @@ def _calls(args: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any],
     def spy(calls: list[Any]) -> Any:
         return lambda *a, **k: calls.append((a, k)) or ExitCode.OK
 
-    monkeypatch.setattr(dbmedic.cli.status_view, "run_status", spy(fast))
-    monkeypatch.setattr(dbmedic.cli.migration_cmds, "run_status", spy(slow))
+    monkeypatch.setattr(view, name, spy(fast))
+    monkeypatch.setattr(typer_module, name, spy(slow))
     assert run_fast(args) == 0
     app_for(args)(args=args, standalone_mode=False, prog_name="dbmedic")
     assert fast[0][0] == () and slow[0][1] == {}  # by name here, in order there
-    return [fast[0][1][o.param] for o in options.STATUS], list(slow[0][0])
+    return [fast[0][1][p] for p in params], list(slow[0][0])
 
 
 def test_the_options_are_the_status_commands_own() -> None:
@@ -137,3 +148,89 @@ def test_output_and_exit_codes_are_typers(tmp_path: Path) -> None:
             assert mine == theirs
         else:
             assert fast.stdout == slow.stdout, args
+
+
+# --- backup -------------------------------------------------------------------------------------
+
+BACKUP_ACCEPTED = [
+    ["backup"],
+    ["backup", "mysql://u@h/db"],
+    ["backup", "sqlite:///a.db", "--json"],
+    ["--debug", "backup", "--env", "staging"],
+    ["backup", "--dir", "bk", "postgresql://u@h/d", "--jobs", "4"],
+    ["backup", "--dir=bk dir", "--schema-only", "--builtin", "--gzip", "--jobs=1", "x://y"],
+    ["backup", "--external", "--no-compress", "--env=prod", "mysql://u@h/d?x=a=b"],
+    ["backup", "--jobs", "03"],
+    ["backup", ""],
+]
+BACKUP_DECLINED = [
+    ["backup", "--help"],
+    ["backup", "a", "b"],
+    ["backup", "--jobs", "0"],
+    ["backup", "--jobs", "x"],
+    ["backup", "--jobs", "-1"],
+    ["backup", "--jobs", "1.5"],
+    ["backup", "--jobs"],
+    ["backup", "--dir"],
+    ["backup", "--dir", ""],
+    ["backup", "--json", "--json"],
+    ["backup", "--json=yes"],
+    ["backup", "--app", "x"],
+    ["backup", "-"],
+    ["backup", "--"],
+    ["backups", "list"],
+    ["restore", "bk", "--db", "x"],
+]
+
+
+def test_the_options_are_the_backup_commands_own() -> None:
+    group = typer.main.get_command(app_for(["backup"]))
+    assert isinstance(group, click.Group)
+    command = group.commands["backup"]
+    theirs = {
+        p.name: (p.opts, getattr(p, "is_flag", False), p.default)
+        for p in command.params
+        if p.name not in ("help", "url")
+    }
+    ours = {o.param: ([o.flag], o.kind is bool, o.default) for o in options.BACKUP}
+    assert theirs == ours
+
+
+@pytest.mark.parametrize("args", BACKUP_ACCEPTED, ids=" ".join)
+def test_accepted_backup_command_lines_parse_as_typer_parses_them(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, typer_ = _calls(args, monkeypatch, "backup")
+    assert fast == typer_
+    assert [type(v) for v in fast] == [type(v) for v in typer_]
+
+
+@pytest.mark.parametrize("args", BACKUP_DECLINED, ids=" ".join)
+def test_other_backup_command_lines_are_left_to_typer(args: list[str]) -> None:
+    assert parse(args) is None
+
+
+def test_a_backup_runs_without_typer_and_says_what_typer_says(tmp_path: Path) -> None:
+    db = tmp_path / "app.sqlite3"
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.execute("INSERT INTO t VALUES (1, 'a')")
+    url = f"sqlite:///{db}"
+    for args in (
+        ["backup", url, "--dir", str(tmp_path / "fast"), "--json"],
+        ["backup", "oracle://x/y", "--dir", str(tmp_path / "fast")],
+        ["backup", "--dir", str(tmp_path / "fast")],
+    ):
+        fast, modules = run_cli_modules(*args, env={"COLUMNS": "200"})
+        slow = _typer_run(*[a.replace("fast", "slow") for a in args])
+        assert "typer" not in modules, args
+        assert (fast.returncode, fast.stderr) == (slow.returncode, slow.stderr), args
+        if fast.returncode == 0:
+            mine, theirs = json.loads(fast.stdout), json.loads(slow.stdout)
+            for moment in ("path", "started", "finished"):  # when and where: not the same
+                mine.pop(moment), theirs.pop(moment)
+            assert mine == theirs
+    fast, _ = run_cli_modules("backup", url, "--dir", str(tmp_path / "plain"))
+    assert fast.returncode == 0 and fast.stdout.startswith("backed up "), fast.stdout
