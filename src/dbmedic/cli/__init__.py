@@ -1,7 +1,7 @@
 """Command-line interface: ``dbmedic COMMAND``. A thin layer over :mod:`dbmedic.api`.
 
-:func:`main` runs a plain ``dbmedic status`` command line without loading Typer
-(:mod:`dbmedic.cli.fast`), everything else with the Typer application of
+:func:`main` runs a plain ``dbmedic status`` or ``dbmedic backup`` command line without loading
+Typer (:mod:`dbmedic.cli.fast`), everything else with the Typer application of
 :mod:`dbmedic.cli.commands`, loaded on first use: ``from dbmedic.cli import app`` still gives it.
 """
 

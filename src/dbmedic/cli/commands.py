@@ -1,7 +1,7 @@
 """The whole Typer application: :data:`app` with every command registered, and :func:`app_for`.
 
-Importing this module loads Typer, Click and the command modules; ``dbmedic status`` in its
-plain forms runs without it (:mod:`dbmedic.cli.fast`).
+Importing this module loads Typer, Click and the command modules; ``dbmedic status`` and
+``dbmedic backup`` in their plain forms run without it (:mod:`dbmedic.cli.fast`).
 """
 
 from __future__ import annotations
