@@ -585,10 +585,8 @@ def _hook(run: _Run, step: Step) -> str:
         if following is not None:
             with suppress(OSError):  # its own step starts it again and says why it could not
                 run.started_hooks[following.number] = _start_hook(run, following)
-        out, err = proc.communicate(timeout=600)
+        out, err = _wait_hook(proc)
     except subprocess.TimeoutExpired as e:
-        proc.kill()
-        proc.communicate()
         raise StepFailed(f"hook {what} could not run ({scrub(str(e))})") from e
     except OSError as e:
         raise StepFailed(f"hook {what} could not run ({scrub(str(e))})") from e
@@ -602,12 +600,19 @@ def _hook(run: _Run, step: Step) -> str:
 def _reap_hooks(run: _Run) -> None:
     """Wait for default hooks started early whose own step did not run (a fault before it)."""
     for proc in run.started_hooks.values():
-        try:
-            proc.communicate(timeout=600)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        with suppress(subprocess.TimeoutExpired):
+            _wait_hook(proc)
     run.started_hooks.clear()
+
+
+def _wait_hook(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """A hook's stdout and stderr once it ended; after 600 s it is killed (TimeoutExpired)."""
+    try:
+        return proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
 
 
 def _start_hook(run: _Run, step: Step) -> subprocess.Popen[str]:
@@ -619,11 +624,10 @@ def _next_default_hook(run: _Run, step: Step) -> Step | None:
     """The step after ``step`` when both are framework default hooks (None otherwise)."""
     if not step.keeps_schema:
         return None
-    later = [s for s in run.plan.steps if s.number > step.number]
-    following = min(later, key=lambda s: s.number, default=None)
+    following = next((s for s in run.plan.steps if s.number > step.number), None)  # in order
     if following is None or following.kind is not StepKind.HOOK or not following.keeps_schema:
         return None
-    return following if following.command and following.number not in run.started_hooks else None
+    return following if following.command else None
 
 
 def _verify(run: _Run, step: Step) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,10 +14,9 @@ from dbmedic.cli.app import (
     ExitCode,
     JsonOpt,
     app,
-    fail,
+    handled_errors,
     print_json,
     show_progress,
-    state,
     stdout,
     typed_confirmation,
 )
@@ -30,20 +27,6 @@ JobsOpt = Annotated[int, typer.Option(options.JOBS.flag, min=1, help=options.JOB
 
 backups_app = typer.Typer(help="List and prune backups.", no_args_is_help=True)
 app.add_typer(backups_app, name="backups")
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """A DbmedicError becomes ``dbmedic: <sentence>`` and its exit code, also under CliRunner."""
-    from dbmedic.errors import DbmedicError
-
-    try:
-        yield
-    except DbmedicError as e:
-        if state["debug"]:
-            raise
-        code = e.exit_code if e.exit_code in ExitCode._value2member_map_ else ExitCode.TROUBLE
-        raise fail(str(e), ExitCode(code)) from None
 
 
 _URL = Annotated[str | None, typer.Argument(help=options.BACKUP_URL)]
@@ -67,7 +50,7 @@ def backup_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Back up a database into a checked, timestamped folder under --dir."""
-    with _errors():
+    with handled_errors():
         run_backup(url, env, dir, schema_only, builtin, external, gzip, no_compress, jobs, as_json)
 
 
@@ -93,13 +76,13 @@ def restore_cmd(
     from dbmedic import api
 
     confirm = typed_confirmation() if allow_production else None
-    with _errors():
+    with handled_errors():
         target = target_of(env, db)
         # Asked here, before the progress bar draws; restore takes the guard's clearance.
         clearance = api.assert_may_change(
             target.url, environment=target, allow_production=allow_production, confirm=confirm
         )
-    with _errors(), progress_line(show_progress() and not as_json, "restore") as progress:
+    with handled_errors(), progress_line(show_progress() and not as_json, "restore") as progress:
         result = api.restore(
             backup, target.url, create=create, force=force, jobs=jobs, progress=progress,
             clearance=clearance,
@@ -118,7 +101,7 @@ def list_cmd(dir: DirOpt = Path("backups"), as_json: JsonOpt = False) -> None:
     """List the complete backups in --dir, oldest first."""
     from dbmedic import api
 
-    with _errors():
+    with handled_errors():
         found = api.list_backups(dir)
     if as_json:
         print_json([b.to_dict() for b in found])
@@ -144,7 +127,7 @@ def prune_cmd(
     """Delete all but the --keep newest backups of each database in --dir."""
     from dbmedic import api
 
-    with _errors():
+    with handled_errors():
         removed = api.prune_backups(dir, keep)
     if as_json:
         print_json({"removed": [str(p) for p in removed]})
