@@ -406,14 +406,20 @@ def restored_rows(made: Any, db_factory: DatabaseFactory, checks: dict[str, str]
 
 
 @pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("method", ["mysql-keys3q", "mysql-keys3"])
 @pytest.mark.parametrize("made_by", ["server", "dbmedic._rows"])
 def test_mysql_keys_checksum_does_not_depend_on_chunks_escaping_or_renderer(
-    db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_by: str
+    db_factory: DatabaseFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    made_by: str,
+    method: str,
 ) -> None:
     """``mysql-keys`` rows are rendered by the server (most chunks without QUOTE, escaped only
     where needed) or, where it was built, by dbmedic._rows in C from plain values: a backup
     made one way restores and is verified by a check that cut the rows into other chunks and
-    rendered them the other way, the server escaping every chunk."""
+    rendered them the other way, the server escaping every chunk. The same for backups made
+    before ``mysql-keys3q`` (binary strings in hex, checked without QUOTE too)."""
     pytest.importorskip("MySQLdb")
     from dbmedic.backups import mysql
 
@@ -430,20 +436,32 @@ def test_mysql_keys_checksum_does_not_depend_on_chunks_escaping_or_renderer(
         MARIADB_SQL
         + r""";
 CREATE TABLE mixed (id BIGINT PRIMARY KEY, s VARCHAR(60) COLLATE utf8mb4_bin NOT NULL,
-  t TEXT NULL, l VARCHAR(20) CHARACTER SET latin1 NULL, b VARBINARY(8) NULL, n INT NULL);
+  t TEXT NULL, l VARCHAR(20) CHARACTER SET latin1 NULL, n INT NULL);
 INSERT INTO mixed SELECT seq, CONCAT('row ', seq, ' ü😀'),
   CASE MOD(seq, 97) WHEN 0 THEN 'it''s' WHEN 1 THEN 'back\\slash' WHEN 2 THEN 'NULL'
     WHEN 3 THEN NULL WHEN 4 THEN CHAR(0) WHEN 5 THEN CHAR(26) ELSE 'plain' END,
-  IF(MOD(seq, 5) = 0, NULL, 'é'), IF(MOD(seq, 7) = 0, NULL, UNHEX('27005C')), IF(MOD(seq, 3) = 0, NULL, seq)
+  IF(MOD(seq, 5) = 0, NULL, 'é'), IF(MOD(seq, 3) = 0, NULL, seq)
+FROM seq_1_to_3000;
+CREATE TABLE bins (id INT PRIMARY KEY, t VARCHAR(10) NOT NULL, b VARBINARY(8) NULL,
+  k BINARY(4) NOT NULL);
+INSERT INTO bins SELECT seq, IF(MOD(seq, 11) = 0, 'it''s', 'plain'),
+  IF(MOD(seq, 7) = 0, NULL, UNHEX('27005C')), IF(MOD(seq, 13) = 0, UNHEX('1A'), 'abcd')
 FROM seq_1_to_3000""",
     )
-    checks = {**MARIADB_CHECKS, "mixed": "SELECT * FROM mixed ORDER BY id"}
+    checks = {
+        **MARIADB_CHECKS,
+        "mixed": "SELECT * FROM mixed ORDER BY id",
+        "bins": "SELECT id, t, HEX(b), HEX(k) FROM bins ORDER BY id",
+    }
     before = snapshot(source, checks)
     monkeypatch.setattr(mysql, "CHUNK_BYTES", 2048)
     render(made_by)
+    monkeypatch.setattr(
+        mysql, "scan_method", lambda conn, info: method if info.int_key else "mysql-sum3"
+    )
     made = backup(source, tmp_path / "bk", tool="builtin")
     methods = {t.name: t.method for t in made.manifest.tables}
-    assert methods["mixed"] == methods["awkward"] == "mysql-keys3"
+    assert methods["awkward"] == methods["mixed"] == methods["bins"] == method
     monkeypatch.setattr(mysql, "CHUNK_BYTES", 1 << 20)
     monkeypatch.setattr(mysql, "_needs_escape", lambda text, rows, quoted: True)
     render("dbmedic._rows" if made_by == "server" and native is not None else "server")
@@ -452,7 +470,7 @@ FROM seq_1_to_3000""",
 
 @pytest.mark.backend("mariadb")
 @pytest.mark.parametrize("checked_by", ["pymysql", "mysqlclient"])
-@pytest.mark.parametrize("old", ["mysql-seq", "mysql-keys"])
+@pytest.mark.parametrize("old", ["mysql-seq", "mysql-keys", "mysql-keys3"])
 def test_backup_made_with_an_older_checksum_still_restores(
     db_factory: DatabaseFactory,
     tmp_path: Path,
@@ -462,7 +480,9 @@ def test_backup_made_with_an_older_checksum_still_restores(
 ) -> None:
     """Backups made before the xxh3 methods name ``mysql-seq`` (every string through QUOTE,
     binary as ``_binary'...'``; sha256) or ``mysql-keys`` (sha256) for tables with an integer
-    key and ``mysql-sum`` (md5 per row) for the others: they restore and are verified that way."""
+    key and ``mysql-sum`` (md5 per row) for the others; those made before ``mysql-keys3q`` name
+    ``mysql-keys3`` (binary strings in hex; xxh3) and ``mysql-sum3``: they restore and are
+    verified that way."""
     pytest.importorskip("MySQLdb")
     from dbmedic.backups import mysql, mysqlc
 
@@ -471,13 +491,14 @@ def test_backup_made_with_an_older_checksum_still_restores(
     run_sql(source, setup)
     before = snapshot(source, checks)
     new_method = mysql.scan_method
-    monkeypatch.setattr(
-        mysql, "scan_method", lambda conn, info: old if info.int_key else "mysql-sum"
-    )
+    other, lengths = ("mysql-sum3", {32, 16}) if old.endswith("3") else ("mysql-sum", {64, 16})
+    monkeypatch.setattr(mysql, "scan_method", lambda conn, info: old if info.int_key else other)
     made = backup(source, tmp_path / "bk", tool="builtin")
-    assert {t.method for t in made.manifest.tables} == {old, "mysql-sum"}
-    digests = {t.method: {len(p.digest) for p in t.parts} for t in made.manifest.tables}
-    assert digests == {old: {64}, "mysql-sum": {16}}  # sha256 and md5's first 64 bits
+    assert {t.method for t in made.manifest.tables} == {old, other}
+    digests = {len(p.digest) for t in made.manifest.tables for p in t.parts}
+    assert digests == lengths  # sha256 or xxh3_128, and md5's or xxh3's first 64 bits
+    if old in mysql.HEX_KEYS:  # binary strings in hex, as those versions wrote them
+        assert b"X'00FF00'" in _data_text(made) and b"_binary" not in _data_text(made)
     monkeypatch.setattr(mysql, "scan_method", new_method)
     if checked_by == "pymysql":
         monkeypatch.setattr(mysqlc, "driver", lambda: None)
@@ -525,7 +546,7 @@ def test_verification_sees_one_value_changed_after_loading(
     monkeypatch: pytest.MonkeyPatch,
     table: str,
 ) -> None:
-    """The xxh3 checksums of new backups (ordered ``mysql-keys3``, per-row sums ``mysql-sum3``
+    """The xxh3 checksums of new backups (ordered ``mysql-keys3q``, per-row sums ``mysql-sum3``
     and ``sqlite-rows3``) catch one character changed between loading and checking."""
     from dbmedic.backups import _source
     from dbmedic.backups.families import get_family
@@ -537,7 +558,7 @@ def test_verification_sees_one_value_changed_after_loading(
     methods = {t.name: t.method for t in made.manifest.tables}
     expected = {"sqlite": "sqlite-rows3", "mariadb": "mysql-sum3"}[backend]
     if (backend, table) == ("mariadb", "awkward"):
-        expected = "mysql-keys3" if _mysqlclient() else "mysql-seq3"
+        expected = "mysql-keys3q" if _mysqlclient() else "mysql-seq3"
     assert methods[table] == expected
     target = new_name_url(db_factory)
     family = get_family("mysql" if backend == "mariadb" else backend)
@@ -553,6 +574,17 @@ def test_verification_sees_one_value_changed_after_loading(
         restore(made.path, target, create=True)
     monkeypatch.undo()
     assert family.table_names(_source(target))  # it was loaded, then refused by the check
+
+
+def _data_text(made: Any) -> bytes:
+    """The SQL of every data file of a backup."""
+    from dbmedic.backups.streams import open_reader
+
+    out = b""
+    for path in sorted((made.path / "data").iterdir()):
+        with open_reader(path) as f:
+            out += f.read()
+    return out
 
 
 def _mysqlclient() -> bool:

@@ -11,8 +11,9 @@
  * the row count, the rows as ``(v,v,...)`` joined by ``,\n``, and the first column of the first
  * and last rows (b"" when there are none). ``kinds`` has one letter per column: ``n`` a number
  * (NULL written ``null``), ``t`` text (quoted, escaped as QUOTE() does: backslash, quote, NUL,
- * Ctrl-Z; NULL written ``NULL``), ``b`` binary (``X'HEX'``; NULL written ``NULL``). An error of
- * the server or the connection raises ``error(errno, message)``.
+ * Ctrl-Z; NULL written ``NULL``), ``q`` binary, quoted as text behind ``_binary``, ``b`` binary
+ * in hex (``X'HEX'``, the older backups; NULL written ``NULL``). An error of the server or the
+ * connection raises ``error(errno, message)``.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -89,9 +90,14 @@ static int render(buffer *b, char kind, const char *v, unsigned long n) {
         b->used = (size_t)(out - b->data);
         return 0;
     }
-    if (reserve(b, 2 * (size_t)n + 2))
+    int binary = kind == 'q';
+    if (reserve(b, 2 * (size_t)n + 2 + (binary ? 7 : 0)))
         return -1;
     char *out = b->data + b->used;
+    if (binary) {
+        memcpy(out, "_binary", 7);
+        out += 7;
+    }
     *out++ = '\'';
     const unsigned char *from = (const unsigned char *)v, *end = from + n;
     while (from < end) {  /* runs without an escaped byte are copied whole */

@@ -35,7 +35,7 @@ class Part:
 class TableEntry:
     """One table: rows and a content checksum computed the same way at backup and after restore.
 
-    ``method`` names how ``checksum`` was computed (``mysql-keys3``, ``postgresql-md5sum``,
+    ``method`` names how ``checksum`` was computed (``mysql-keys3q``, ``postgresql-md5sum``,
     ``sqlite-rows3``...) and ``parts`` holds the slices it was computed over, so the check after a
     restore uses exactly the same slices.
     """

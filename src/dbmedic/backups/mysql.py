@@ -187,14 +187,16 @@ class TableInfo:
         key = self.primary_key[0]
         return tuple(sorted(self.columns, key=lambda c: c.name != key))
 
-    def keyset_expr(self, escape: bool) -> str:
+    def keyset_expr(self, escape: bool, hex_binary: bool) -> str:
         """The ``mysql-keys`` row literal. With ``escape`` strings go through ``QUOTE``; without,
         they are only put between quotes (``CONCAT``: the server's CPU per row falls by a third,
         bench/RESULTS.md). Both give the same bytes whenever no value holds a quote, backslash,
-        NUL or Ctrl-Z, which :func:`_needs_escape` checks on every chunk before keeping it."""
+        NUL or Ctrl-Z, which :func:`_needs_escape` checks on every chunk before keeping it.
+        Binary strings are written in hex with ``hex_binary`` (the older methods), else always
+        through ``QUOTE`` behind ``_binary``."""
         pieces: list[str | tuple[str]] = ["("]  # str: literal text; 1-tuple: SQL expression
         for i, c in enumerate(self.keyset_columns):
-            pieces += ([","] if i else []) + _keyset_pieces(c, escape)
+            pieces += ([","] if i else []) + _keyset_pieces(c, escape, hex_binary)
         pieces.append(")")
         args: list[str] = []  # adjacent literal text merged: fewer CONCAT arguments
         for piece in pieces:
@@ -210,6 +212,10 @@ class TableInfo:
     def quoted_count(self) -> int:
         """How many values of a ``mysql-keys`` row are quoted (or NULL)."""
         return sum(1 for c in self.columns if _keyset_kind(c) in ("text", "binary"))
+
+    @property
+    def has_binary(self) -> bool:
+        return any(_keyset_kind(c) == "binary" for c in self.columns)
 
 
 def _literal(c: Column) -> str:
@@ -239,14 +245,16 @@ def _keyset_kind(c: Column) -> str:
     return "number" if c.data_type in _NUMERIC else "text"
 
 
-def _keyset_pieces(c: Column, escape: bool) -> list[str | tuple[str]]:
+def _keyset_pieces(c: Column, escape: bool, hex_binary: bool) -> list[str | tuple[str]]:
     """One value of a ``mysql-keys`` row as literal text (str) and SQL expressions (1-tuples):
     numbers as they are (NULL written ``null``), binary strings in hex (``X'..'``: nothing to
-    escape), other values quoted (NULL written ``NULL``, so that counting quotes and ``NULL``
-    finds any value that would need escaping)."""
+    escape) or with ``_binary`` and ``QUOTE``, other values quoted (NULL written ``NULL``, so
+    that counting quotes and ``NULL`` finds any value that would need escaping)."""
     kind, value = _keyset_kind(c), _plain_value(c)
     if kind in ("number", "bit"):
         return [(f"IFNULL({value}, 'null')" if c.nullable else value,)]
+    if kind == "binary" and not hex_binary:
+        return [(_literal(c),)]
     if kind == "binary":
         opening, value = "X'", f"HEX({value})"
     else:
@@ -347,10 +355,15 @@ Sink = Callable[[bytes, int], None]
 
 
 _SCANS = {
-    "mysql-keys3": ("keys", True), "mysql-seq3": ("seq", True), "mysql-sum3": ("sum", True),
-    "mysql-keys": ("keys", False), "mysql-seq": ("seq", False), "mysql-sum": ("sum", False),
+    "mysql-keys3q": ("keys", True), "mysql-seq3": ("seq", True), "mysql-sum3": ("sum", True),
+    "mysql-keys3": ("keys", True), "mysql-keys": ("keys", False), "mysql-seq": ("seq", False),
+    "mysql-sum": ("sum", False),
 }  # fmt: skip
 """Checksum method -> (scan, whether it hashes with xxh3; sha256 or md5 otherwise)."""
+HEX_KEYS = {"mysql-keys3", "mysql-keys"}
+"""``mysql-keys`` methods of older backups, which write binary strings in hex (``X'..'``). Since
+``mysql-keys3q``, quoted behind ``_binary`` as every other method does: in about half the bytes,
+so less to render, hash and compress, and to parse on restore (bench/RESULTS.md, backup)."""
 
 
 def _scan_of(method: str) -> tuple[str, bool]:
@@ -361,11 +374,11 @@ def _scan_of(method: str) -> tuple[str, bool]:
 
 
 def scan_method(conn: Any, info: TableInfo) -> str:
-    """The checksum method of a new backup of ``info`` read through ``conn``: ``mysql-keys3``
+    """The checksum method of a new backup of ``info`` read through ``conn``: ``mysql-keys3q``
     runs a query per chunk, cheap with mysqlclient; PyMySQL reads GROUP_CONCAT chunks."""
     if not info.int_key:
         return "mysql-sum3"
-    return "mysql-keys3" if mysqlc.streams(conn) else "mysql-seq3"
+    return "mysql-keys3q" if mysqlc.streams(conn) else "mysql-seq3"
 
 
 def insert_columns(info: TableInfo, method: str) -> str:
@@ -385,9 +398,10 @@ def scan_part(
 ) -> Part:
     """Read one slice of a table (for a dump when ``sink`` is given) and return its checksum,
     computed with ``method`` (by default :func:`scan_method`)."""
-    scan, xxh3 = _scan_of(method or scan_method(conn, info))
+    method = method or scan_method(conn, info)
+    scan, xxh3 = _scan_of(method)
     if scan == "keys" and info.int_key:
-        return _scan_keys(conn, info, lo, hi, sink, _digest(xxh3))
+        return _scan_keys(conn, info, lo, hi, sink, _digest(xxh3), method in HEX_KEYS)
     if scan == "seq" and info.int_key:
         return _scan_seq(conn, info, lo, hi, sink, _digest(xxh3))
     return _scan_sum(conn, info, sink, xxhash.xxh3_64_intdigest if xxh3 else md5_64)
@@ -477,13 +491,16 @@ class _ServerRendered:
     """``mysql-keys`` chunks rendered by the server: every row one :meth:`TableInfo.keyset_expr`
     literal, without ``QUOTE`` while :func:`_needs_escape` finds nothing to escape; a chunk that
     fails the check is read again, the same keys, with ``QUOTE`` (and the next few straight
-    away)."""
+    away). Binary strings not in hex are always escaped, so such a table is read with ``QUOTE``
+    throughout (the check would fail on most chunks)."""
 
-    def __init__(self, conn: Any, info: TableInfo) -> None:
+    def __init__(self, conn: Any, info: TableInfo, hex_binary: bool) -> None:
         self._chunks = _Chunks(conn)
         self._head = f"SELECT {{}} FROM {quote(info.name)} FORCE INDEX (PRIMARY) WHERE "
         self._key = quote(info.primary_key[0])
-        self._fast, self._safe = info.keyset_expr(False), info.keyset_expr(True)
+        self._safe = info.keyset_expr(True, hex_binary)
+        self._checked = hex_binary or not info.has_binary
+        self._fast = info.keyset_expr(False, hex_binary) if self._checked else self._safe
         self._quoted = info.quoted_count
         self._escape_left = 0
 
@@ -498,7 +515,7 @@ class _ServerRendered:
             return 0, b"", 0
         if self._escape_left:
             self._escape_left -= 1
-        elif _needs_escape(text, len(got), self._quoted):
+        elif self._checked and _needs_escape(text, len(got), self._quoted):
             self._escape_left = ESCAPE_RUN
             first, last = _first_key(got[0][0]), _first_key(got[-1][0])
             again = f"{self._key} >= {first} AND {self._key} <= {last} ORDER BY {self._key}"
@@ -511,11 +528,12 @@ class _ClientRendered:
     for byte as :class:`_ServerRendered` does (tests/test_backup_rows.py): the server only reads
     the rows, and no Python object is made per row (bench/RESULTS.md, backup)."""
 
-    def __init__(self, conn: Any, info: TableInfo, rows: Any) -> None:
+    def __init__(self, conn: Any, info: TableInfo, rows: Any, hex_binary: bool) -> None:
         self._conn, self._rows = conn, rows
         self._native = conn._get_native_connection()
         columns = info.keyset_columns
-        self._kinds = "".join(_KIND_LETTER[_keyset_kind(c)] for c in columns).encode()
+        letters = {**_KIND_LETTER, "binary": "b" if hex_binary else "q"}
+        self._kinds = "".join(letters[_keyset_kind(c)] for c in columns).encode()
         self._head = (
             f"SELECT {', '.join(_plain_value(c) for c in columns)} FROM {quote(info.name)} "
             "FORCE INDEX (PRIMARY) WHERE "
@@ -530,7 +548,7 @@ class _ClientRendered:
         return (rows, text, int(last)) if rows else (0, b"", 0)
 
 
-_KIND_LETTER = {"number": "n", "bit": "n", "text": "t", "binary": "b"}
+_KIND_LETTER = {"number": "n", "bit": "n", "text": "t"}
 
 
 def _plain_value(c: Column) -> str:
@@ -555,15 +573,23 @@ def native_renderer() -> Any | None:
     return _rows
 
 
-def _chunk_source(conn: Any, info: TableInfo) -> _ServerRendered | _ClientRendered:
+def _chunk_source(
+    conn: Any, info: TableInfo, hex_binary: bool
+) -> _ServerRendered | _ClientRendered:
     rows = native_renderer() if mysqlc.streams(conn) else None
     if rows is not None and hasattr(conn, "_get_native_connection"):
-        return _ClientRendered(conn, info, rows)
-    return _ServerRendered(conn, info)
+        return _ClientRendered(conn, info, rows, hex_binary)
+    return _ServerRendered(conn, info, hex_binary)
 
 
 def _scan_keys(
-    conn: Any, info: TableInfo, lo: int | None, hi: int | None, sink: Sink | None, digest: Any
+    conn: Any,
+    info: TableInfo,
+    lo: int | None,
+    hi: int | None,
+    sink: Sink | None,
+    digest: Any,
+    hex_binary: bool,
 ) -> Part:
     """``mysql-keys``: chunks of rows in key order, one query each (``WHERE key > last ...
     LIMIT n``), each row rendered as the :meth:`TableInfo.keyset_expr` literal, by the server
@@ -577,7 +603,7 @@ def _scan_keys(
     first_rows = CHUNK_BYTES // 8 // info.avg_row if info.avg_row else 16
     rows, limit = 0, max(1, min(4096, first_rows))
     start = f"{key} >= {int(lo)}" if lo is not None else "TRUE"
-    chunks = _chunk_source(conn, info)
+    chunks = _chunk_source(conn, info, hex_binary)
     chunks.send(f"{start}{upper} ORDER BY {key} LIMIT {limit}")
     while True:
         got, text, last = chunks.receive()

@@ -4,7 +4,7 @@ A dump's cost is server CPU plus client CPU. With PyMySQL every row costs micros
 so the built-in dumper lets the server concatenate ~2 MiB of rows per ``GROUP_CONCAT`` call. With
 mysqlclient rows arrive through C at a fraction of that, and the cheaper plan is one row literal
 per row: tables with an integer key are read in key-order chunks quoted without ``QUOTE``
-(``mysql-keys3`` in mysql.py), other tables streamed. Used only where installed
+(``mysql-keys3q`` in mysql.py), other tables streamed. Used only where installed
 (``pip install mysqlclient``) and only where it connects as PyMySQL would (a loopback address
 or a named socket, plain options: :func:`dbmedic.dialects.mysql.cdriver.suits`; elsewhere
 PyMySQL keeps TLS when the server offers it); PyMySQL stays the default driver everywhere else.
