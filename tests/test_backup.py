@@ -594,13 +594,15 @@ def _mysqlclient() -> bool:
 
 
 def test_zstd_writer_frames_read_back_as_one_stream(tmp_path: Path) -> None:
-    """Data files are zstd frames of about FRAME_BYTES each (compressed in one call); the reader
-    and the zstd tool read across them, and an empty file is still a valid (empty) frame."""
+    """Data files are zstd frames of about FRAME_BYTES each (compressed in one call), a larger
+    write one frame of its own; the reader and the zstd tool read across them, and an empty file
+    is still a valid (empty) frame."""
     import zstandard
 
     from dbmedic.backups.streams import FRAME_BYTES, Writer, open_reader, statements
 
     bodies = [bytes([65 + i]) * (FRAME_BYTES // 3 + i) for i in range(7)]
+    bodies[2:2] = [b"(1,'x')," * (FRAME_BYTES // 8 + 1), b"(2)"]
     writer = Writer(tmp_path, "data", "zstd")
     for body in bodies:
         writer.statement(b"INSERT INTO t VALUES\n", body)

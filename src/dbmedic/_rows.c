@@ -142,7 +142,8 @@ static PyObject *fetch(PyObject *Py_UNUSED(self), PyObject *args) {
     int failed = 0, nomem = 0, columns = 0;
     MYSQL_RES *result = NULL;
     Py_BEGIN_ALLOW_THREADS
-    if (mysql_read_query_result(mysql) != 0 || (result = mysql_store_result(mysql)) == NULL) {
+    /* unbuffered: each row is rendered from the network buffer, never copied into a result set */
+    if (mysql_read_query_result(mysql) != 0 || (result = mysql_use_result(mysql)) == NULL) {
         failed = 1;
     } else if ((columns = (int)mysql_num_fields(result)) != width) {
         failed = 2;
@@ -175,7 +176,7 @@ static PyObject *fetch(PyObject *Py_UNUSED(self), PyObject *args) {
             failed = 1;  /* the connection broke while the rows arrived */
     }
     if (result != NULL)
-        mysql_free_result(result);
+        mysql_free_result(result);  /* reads any rows left (after running out of memory) */
     Py_END_ALLOW_THREADS
 
     PyObject *out = NULL;
