@@ -24,9 +24,11 @@ import time
 from pathlib import Path
 
 import pymysql
+from pyenv import dbmedic_env
 from settle import settle
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+ENV: dict[str, str] = {}
+"""The environment of every child (bench/pyenv.py), set by main()."""
 DB, TARGET = "dbm_bench_backup", "dbm_bench_restore"
 URL = f"mysql://root@127.0.0.1:3306/{DB}"
 TARGET_URL = f"mysql://root@127.0.0.1:3306/{TARGET}"
@@ -80,8 +82,7 @@ def build(mb: int) -> float:
 def run(argv: list[str], shell: bool = False) -> tuple[float, int]:
     """Seconds and peak memory (MB) of one whole process."""
     start = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": SRC}
-    proc = subprocess.Popen(argv if not shell else ["sh", "-c", argv[0]], env=env,
+    proc = subprocess.Popen(argv if not shell else ["sh", "-c", argv[0]], env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
@@ -130,6 +131,7 @@ def main() -> None:
     parser.add_argument("--no-settle", action="store_true", help="do not flush between runs")
     parser.add_argument("--backups-only", action="store_true", help="no restore rounds")
     args = parser.parse_args()
+    ENV.update(dbmedic_env())
     work = Path(tempfile.mkdtemp(prefix="dbm-bench-", dir="/var/tmp"))
     try:
         size = build(args.mb)
@@ -186,7 +188,7 @@ def main() -> None:
         # restore sources, made once
         keep = work / "keep"
         keep.mkdir()
-        subprocess.run(dbmedic("backup", URL, "--dir", str(keep / "dbm")), env={**os.environ, "PYTHONPATH": SRC}, check=True)  # fmt: skip
+        subprocess.run(dbmedic("backup", URL, "--dir", str(keep / "dbm")), env=ENV, check=True)  # fmt: skip
         (backup_dir,) = (keep / "dbm").iterdir()
         subprocess.run(["sh", "-c", f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob {DB} > {keep}/dump.sql"], check=True)  # fmt: skip
         subprocess.run(["mydumper", *MY, "-B", DB, "-t", "2", "-o", str(keep / "md")], check=True)

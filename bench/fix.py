@@ -270,7 +270,9 @@ def main() -> None:
     SETTLE = not args.no_settle
     only = set(args.only.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="dbmedic-bench-fix-"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    from pyenv import dbmedic_env
+
+    env = dbmedic_env()
     times: dict[str, list[float]] = {}
     steps: dict[str, dict[str, list[float]]] = {}
     summary: dict[str, str] = {}
