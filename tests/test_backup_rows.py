@@ -99,19 +99,41 @@ def test_the_c_renderer_raises_the_drivers_error_and_leaves_the_connection_usabl
 ) -> None:
     native = _native()
     url = db_factory.new()
-    run_sql(url, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'a')")
+    run_sql(
+        url,
+        "CREATE TABLE t (id INT PRIMARY KEY, v TEXT);\n"
+        "INSERT INTO t SELECT seq, REPEAT('a', seq) FROM seq_1_to_100",
+    )
     conn = mysql.connect(_source(url), unicode=False, fast=True)
+    chunks: list[tuple[bytes, int]] = []
+
+    def scan(sql: str, kinds: bytes, chunk_bytes: int = 1 << 20, sink: Any = None) -> Any:
+        chunks.clear()
+        conn.send_query(sql)
+        sink = sink or (lambda text, rows: chunks.append((text, rows)))
+        return native.scan(conn._get_native_connection(), kinds, conn.OperationalError,
+                           chunk_bytes, sink)  # fmt: skip
+
+    def stop(text: bytes, rows: int) -> None:
+        raise OSError("disk full")
+
     try:
-        handle = conn._get_native_connection()
-        conn.send_query("SELECT id FROM missing")
         with pytest.raises(conn.OperationalError, match="missing"):
-            native.fetch(handle, b"n", conn.OperationalError)
-        conn.send_query("SELECT id, v FROM t")
+            scan("SELECT id FROM missing", b"n")
         with pytest.raises(ValueError, match="2 columns in the result, 1 kinds given"):
-            native.fetch(handle, b"n", conn.OperationalError)
-        conn.send_query("SELECT id, v FROM t WHERE id > 5")
-        assert native.fetch(handle, b"nt", conn.OperationalError) == (0, b"", b"", b"")
-        conn.send_query("SELECT id, v FROM t")
-        assert native.fetch(handle, b"nt", conn.OperationalError) == (1, b"(1,'a')", b"1", b"1")
+            scan("SELECT id, v FROM t", b"n")
+        assert scan("SELECT id, v FROM t WHERE id > 500", b"nt") == 0 and chunks == []
+        assert scan("SELECT id, v FROM t WHERE id = 1", b"nt") == 1
+        assert chunks == [(b"(1,'a')", 1)]
+        # a chunk ends after the row that reaches chunk_bytes; the rows of all chunks join
+        assert scan("SELECT id, v FROM t ORDER BY id", b"nt", chunk_bytes=1000) == 100
+        assert [len(text) >= 1000 for text, _ in chunks[:-1]] == [True] * (len(chunks) - 1)
+        assert sum(rows for _, rows in chunks) == 100 and len(chunks) > 3
+        expected = ",\n".join(f"({i},'{'a' * i}')" for i in range(1, 101)).encode()
+        assert b",\n".join(text for text, _ in chunks) == expected
+        # the sink's error stops the scan; the rest of the rows are read and dropped
+        with pytest.raises(OSError, match="disk full"):
+            scan("SELECT id, v FROM t ORDER BY id", b"nt", chunk_bytes=10, sink=stop)
+        assert scan("SELECT COUNT(*) FROM t", b"n") == 1 and chunks == [(b"(100)", 1)]
     finally:
         conn.close()

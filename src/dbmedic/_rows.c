@@ -6,10 +6,12 @@
  * server's rendering gives (tests/test_backup_rows.py compares both): the server does no string
  * work and no Python object is made per row or value (bench/RESULTS.md, backup).
  *
- * fetch(capsule, kinds, error) reads the result of the query sent last (mysql_send_query, by
- * mysqlclient's ``send_query``), with the GIL released, and returns (rows, text, first, last):
- * the row count, the rows as ``(v,v,...)`` joined by ``,\n``, and the first column of the first
- * and last rows (b"" when there are none). ``kinds`` has one letter per column: ``n`` a number
+ * scan(capsule, kinds, error, chunk_bytes, callback) reads the result of the query sent last
+ * (mysql_send_query, by mysqlclient's ``send_query``) as it arrives, with the GIL released, and
+ * calls ``callback(text, rows)`` for every chunk of about ``chunk_bytes`` (the rows as
+ * ``(v,v,...)`` joined by ``,\n``; a chunk ends after the row that reaches the size); it returns
+ * the number of rows. An exception of the callback stops the scan (the rest of the result is
+ * read and dropped) and is raised. ``kinds`` has one letter per column: ``n`` a number
  * (NULL written ``null``), ``t`` text (quoted, escaped as QUOTE() does: backslash, quote, NUL,
  * Ctrl-Z; NULL written ``NULL``), ``q`` binary, quoted as text behind ``_binary``, ``b`` binary
  * in hex (``X'HEX'``, the older backups; NULL written ``NULL``). An error of the server or the
@@ -126,23 +128,39 @@ static PyObject *raise_from(MYSQL *mysql, PyObject *error) {
     return NULL;
 }
 
-static PyObject *fetch(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *capsule, *error;
+/* Hands the rows rendered so far to ``callback(text, rows)`` with the GIL held; -1 when it
+ * raised. The buffer is emptied for the next chunk. */
+static int deliver(buffer *b, long long rows, PyObject *callback) {
+    PyObject *text = PyBytes_FromStringAndSize(b->data, (Py_ssize_t)b->used);
+    if (text == NULL)
+        return -1;
+    PyObject *got = PyObject_CallFunction(callback, "OL", text, rows);
+    Py_DECREF(text);
+    b->used = 0;
+    if (got == NULL)
+        return -1;
+    Py_DECREF(got);
+    return 0;
+}
+
+static PyObject *scan(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *capsule, *error, *callback;
     const char *kinds;
-    Py_ssize_t width;
-    if (!PyArg_ParseTuple(args, "Oy#O", &capsule, &kinds, &width, &error))
+    Py_ssize_t width, chunk_bytes;
+    if (!PyArg_ParseTuple(args, "Oy#OnO", &capsule, &kinds, &width, &error, &chunk_bytes,
+                          &callback))
         return NULL;
     MYSQL *mysql = PyCapsule_GetPointer(capsule, "_mysql.connection.native_connection");
     if (mysql == NULL)
         return NULL;
 
     buffer b = {NULL, 0, 0};
-    buffer first = {NULL, 0, 0}, last = {NULL, 0, 0};
-    long long rows = 0;
-    int failed = 0, nomem = 0, columns = 0;
+    long long rows = 0, in_chunk = 0;
+    int failed = 0, nomem = 0, raised = 0, columns = 0;
     MYSQL_RES *result = NULL;
     Py_BEGIN_ALLOW_THREADS
-    /* unbuffered: each row is rendered from the network buffer, never copied into a result set */
+    /* unbuffered: each row is rendered from the network buffer as it arrives; the server goes on
+     * sending while the callback hashes, compresses and writes the chunk before */
     if (mysql_read_query_result(mysql) != 0 || (result = mysql_use_result(mysql)) == NULL) {
         failed = 1;
     } else if ((columns = (int)mysql_num_fields(result)) != width) {
@@ -152,7 +170,7 @@ static PyObject *fetch(PyObject *Py_UNUSED(self), PyObject *args) {
         while ((row = mysql_fetch_row(result)) != NULL) {
             unsigned long *lengths = mysql_fetch_lengths(result);
             if (reserve(&b, 3)) { nomem = 1; break; }
-            if (rows)
+            if (in_chunk)
                 put(&b, ",\n", 2);
             put(&b, "(", 1);
             for (int i = 0; i < columns && !nomem; i++) {
@@ -164,44 +182,44 @@ static PyObject *fetch(PyObject *Py_UNUSED(self), PyObject *args) {
             }
             if (nomem || reserve(&b, 1)) { nomem = 1; break; }
             put(&b, ")", 1);
-            buffer *key = rows ? &last : &first;
-            key->used = 0;
-            if (columns && row[0] != NULL) {
-                if (reserve(key, lengths[0])) { nomem = 1; break; }
-                put(key, row[0], lengths[0]);
-            }
             rows++;
+            in_chunk++;
+            if (b.used >= (size_t)chunk_bytes) {
+                Py_BLOCK_THREADS
+                raised = deliver(&b, in_chunk, callback) != 0;
+                Py_UNBLOCK_THREADS
+                in_chunk = 0;
+                if (raised)
+                    break;
+            }
         }
-        if (!nomem && mysql_errno(mysql) != 0)
+        if (!nomem && !raised && mysql_errno(mysql) != 0)
             failed = 1;  /* the connection broke while the rows arrived */
     }
     if (result != NULL)
-        mysql_free_result(result);  /* reads any rows left (after running out of memory) */
+        mysql_free_result(result);  /* reads any rows left (after an error) */
     Py_END_ALLOW_THREADS
 
     PyObject *out = NULL;
-    if (nomem) {
+    if (raised) {
+        /* the callback's exception stays set */
+    } else if (nomem) {
         PyErr_NoMemory();
     } else if (failed == 1) {
         raise_from(mysql, error);
     } else if (failed == 2) {
         PyErr_Format(PyExc_ValueError, "%d columns in the result, %zd kinds given", columns, width);
-    } else {
-        buffer *tail = rows > 1 ? &last : &first;
-        out = Py_BuildValue("(Ly#y#y#)", rows, b.data ? b.data : "", (Py_ssize_t)b.used,
-                            first.data ? first.data : "", (Py_ssize_t)first.used,
-                            tail->data ? tail->data : "", (Py_ssize_t)tail->used);
+    } else if (in_chunk == 0 || deliver(&b, in_chunk, callback) == 0) {
+        out = PyLong_FromLongLong(rows);
     }
     free(b.data);
-    free(first.data);
-    free(last.data);
     return out;
 }
 
 static PyMethodDef methods[] = {
-    {"fetch", fetch, METH_VARARGS,
-     "fetch(capsule, kinds, error) -> (rows, text, first, last): the rows of the query sent last, "
-     "rendered as INSERT values."},
+    {"scan", scan, METH_VARARGS,
+     "scan(capsule, kinds, error, chunk_bytes, callback) -> rows: the rows of the query sent "
+     "last, rendered as INSERT values and handed to callback(text, rows) in chunks."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -523,37 +523,12 @@ class _ServerRendered:
         return len(got), text, _first_key(got[-1][0])
 
 
-class _ClientRendered:
-    """``mysql-keys`` chunks read as plain columns and rendered by :mod:`dbmedic._rows` in C, byte
-    for byte as :class:`_ServerRendered` does (tests/test_backup_rows.py): the server only reads
-    the rows, and no Python object is made per row (bench/RESULTS.md, backup)."""
-
-    def __init__(self, conn: Any, info: TableInfo, rows: Any, hex_binary: bool) -> None:
-        self._conn, self._rows = conn, rows
-        self._native = conn._get_native_connection()
-        columns = info.keyset_columns
-        letters = {**_KIND_LETTER, "binary": "b" if hex_binary else "q"}
-        self._kinds = "".join(letters[_keyset_kind(c)] for c in columns).encode()
-        self._head = (
-            f"SELECT {', '.join(_plain_value(c) for c in columns)} FROM {quote(info.name)} "
-            "FORCE INDEX (PRIMARY) WHERE "
-        )
-        self._error = conn.OperationalError  # the DB-API extension: the driver's own class
-
-    def send(self, where: str) -> None:
-        self._conn.send_query(self._head + where)
-
-    def receive(self) -> Chunk:
-        rows, text, _first, last = self._rows.fetch(self._native, self._kinds, self._error)
-        return (rows, text, int(last)) if rows else (0, b"", 0)
-
-
 _KIND_LETTER = {"number": "n", "bit": "n", "text": "t"}
 
 
 def _plain_value(c: Column) -> str:
     """The value of a ``mysql-keys`` column before it is quoted or written in hex: what
-    :class:`_ClientRendered` selects and what :meth:`TableInfo.keyset_expr` renders."""
+    :func:`_stream_keys` selects and what :meth:`TableInfo.keyset_expr` renders."""
     q = quote(c.name)
     kind = _keyset_kind(c)
     if kind == "bit":
@@ -573,15 +548,6 @@ def native_renderer() -> Any | None:
     return _rows
 
 
-def _chunk_source(
-    conn: Any, info: TableInfo, hex_binary: bool
-) -> _ServerRendered | _ClientRendered:
-    rows = native_renderer() if mysqlc.streams(conn) else None
-    if rows is not None and hasattr(conn, "_get_native_connection"):
-        return _ClientRendered(conn, info, rows, hex_binary)
-    return _ServerRendered(conn, info, hex_binary)
-
-
 def _scan_keys(
     conn: Any,
     info: TableInfo,
@@ -591,11 +557,70 @@ def _scan_keys(
     digest: Any,
     hex_binary: bool,
 ) -> Part:
-    """``mysql-keys``: chunks of rows in key order, one query each (``WHERE key > last ...
-    LIMIT n``), each row rendered as the :meth:`TableInfo.keyset_expr` literal, by the server
-    or in C (:func:`_chunk_source`). Every way gives the same bytes for every row, so the
-    checksum depends neither on the chunk sizes nor on the renderer (the check after a restore
-    may cut and render differently)."""
+    """``mysql-keys``: the rows in key order, each rendered as the :meth:`TableInfo.keyset_expr`
+    literal, in C where :mod:`dbmedic._rows` was built (:func:`_stream_keys`), else by the server
+    (:func:`_chunk_keys`), and hashed joined by ``,\\n``. Every way gives the same bytes for every
+    row, so the checksum depends neither on the chunk sizes nor on the renderer (the check after
+    a restore may cut and render differently)."""
+    native = native_renderer() if mysqlc.streams(conn) else None
+    first = True
+
+    def chunk(text: bytes, got: int) -> None:
+        nonlocal first
+        if not first:
+            digest.update(b",\n")
+        digest.update(text)
+        first = False
+        if sink is not None:
+            sink(text, got)
+
+    if native is not None and hasattr(conn, "_get_native_connection"):
+        rows = _stream_keys(conn, info, lo, hi, hex_binary, native, chunk)
+    else:
+        rows = _chunk_keys(conn, info, lo, hi, hex_binary, chunk)
+    return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
+
+
+def _stream_keys(
+    conn: Any,
+    info: TableInfo,
+    lo: int | None,
+    hi: int | None,
+    hex_binary: bool,
+    native: Any,
+    chunk: Sink,
+) -> int:
+    """One query for the whole slice, its plain values rendered by :mod:`dbmedic._rows` in C as
+    they arrive, byte for byte as the server renders them (tests/test_backup_rows.py): the
+    server only reads the rows, as for a full scan, and no Python object is made per row; the
+    server keeps sending while a chunk is hashed, compressed and written (bench/RESULTS.md,
+    backup)."""
+    columns = info.keyset_columns
+    letters = {**_KIND_LETTER, "binary": "b" if hex_binary else "q"}
+    kinds = "".join(letters[_keyset_kind(c)] for c in columns).encode()
+    key = quote(info.primary_key[0])
+    bounds = [f"{key} >= {int(lo)}"] if lo is not None else []  # ints from plan_parts
+    bounds += [f"{key} < {int(hi)}"] if hi is not None else []
+    where = f"WHERE {' AND '.join(bounds)} " if bounds else ""
+    conn.send_query(
+        f"SELECT {', '.join(_plain_value(c) for c in columns)} FROM {quote(info.name)} "
+        f"FORCE INDEX (PRIMARY) {where}ORDER BY {key}"
+    )
+    # the driver's own error class (the DB-API extension), as mysqlclient raises it
+    return int(
+        native.scan(conn._get_native_connection(), kinds, conn.OperationalError, CHUNK_BYTES, chunk)
+    )
+
+
+def _chunk_keys(
+    conn: Any,
+    info: TableInfo,
+    lo: int | None,
+    hi: int | None,
+    hex_binary: bool,
+    chunk: Sink,
+) -> int:
+    """Chunks rendered by the server, one query each (``WHERE key > last ... LIMIT n``)."""
     key = quote(info.primary_key[0])
     upper = f" AND {key} < {int(hi)}" if hi is not None else ""
     # the first chunk aims at an eighth of CHUNK_BYTES by the catalog's average row length (16
@@ -603,7 +628,7 @@ def _scan_keys(
     first_rows = CHUNK_BYTES // 8 // info.avg_row if info.avg_row else 16
     rows, limit = 0, max(1, min(4096, first_rows))
     start = f"{key} >= {int(lo)}" if lo is not None else "TRUE"
-    chunks = _chunk_source(conn, info, hex_binary)
+    chunks = _ServerRendered(conn, info, hex_binary)
     chunks.send(f"{start}{upper} ORDER BY {key} LIMIT {limit}")
     while True:
         got, text, last = chunks.receive()
@@ -614,15 +639,11 @@ def _scan_keys(
             scale = min(8.0, CHUNK_BYTES / max(len(text), 1))  # grows at most 8x a chunk
             limit = max(1, min(65536, int(limit * scale)))
             chunks.send(f"{key} > {last}{upper} ORDER BY {key} LIMIT {limit}")
-        if rows:
-            digest.update(b",\n")
-        digest.update(text)
         rows += got
-        if sink is not None:
-            sink(text, got)
+        chunk(text, got)
         if not more:
             break
-    return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
+    return rows
 
 
 def _scan_seq(
