@@ -443,15 +443,16 @@ INSERT INTO mixed SELECT seq, CONCAT('row ', seq, ' ü😀'),
   IF(MOD(seq, 5) = 0, NULL, 'é'), IF(MOD(seq, 3) = 0, NULL, seq)
 FROM seq_1_to_3000;
 CREATE TABLE bins (id INT PRIMARY KEY, t VARCHAR(10) NOT NULL, b VARBINARY(8) NULL,
-  k BINARY(4) NOT NULL);
+  k BINARY(4) NOT NULL, p POINT NULL);
 INSERT INTO bins SELECT seq, IF(MOD(seq, 11) = 0, 'it''s', 'plain'),
-  IF(MOD(seq, 7) = 0, NULL, UNHEX('27005C')), IF(MOD(seq, 13) = 0, UNHEX('1A'), 'abcd')
+  IF(MOD(seq, 7) = 0, NULL, UNHEX('27005C')), IF(MOD(seq, 13) = 0, UNHEX('1A'), 'abcd'),
+  IF(MOD(seq, 5) = 0, NULL, ST_GeomFromText(CONCAT('POINT(', seq, ' 39)'), 4326))
 FROM seq_1_to_3000""",
     )
     checks = {
         **MARIADB_CHECKS,
         "mixed": "SELECT * FROM mixed ORDER BY id",
-        "bins": "SELECT id, t, HEX(b), HEX(k) FROM bins ORDER BY id",
+        "bins": "SELECT id, t, HEX(b), HEX(k), ST_AsText(p), ST_SRID(p) FROM bins ORDER BY id",
     }
     before = snapshot(source, checks)
     monkeypatch.setattr(mysql, "CHUNK_BYTES", 2048)
