@@ -1,6 +1,7 @@
 """Backup and restore speed on MariaDB, side by side with the tools a user would otherwise use.
 
-    PYTHONPATH=src python bench/backup.py [--mb 500] [--runs 3] [--no-settle] [--backups-only]
+    PYTHONPATH=src python bench/backup.py [--mb 500] [--runs 3] [--no-settle]
+                                          [--backups-only | --restores-only]
 
 Builds ``dbm_bench_backup`` (a few large tables with mixed types, many small ones) with
 server-side INSERT ... SELECT, then times whole processes (medians of ``--runs`` rounds; each
@@ -130,6 +131,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-settle", action="store_true", help="do not flush between runs")
     parser.add_argument("--backups-only", action="store_true", help="no restore rounds")
+    parser.add_argument("--restores-only", action="store_true", help="no backup rounds")
     args = parser.parse_args()
     ENV.update(dbmedic_env())
     work = Path(tempfile.mkdtemp(prefix="dbm-bench-", dir="/var/tmp"))
@@ -161,27 +163,27 @@ def main() -> None:
                 print(f"  {label}: {median(samples[label])[0]:.2f} s (every round: {each})",
                       file=sys.stderr, flush=True)  # fmt: skip
 
-        measure_rounds(
-            [
-                ("dbmedic backup (default)",
-                 lambda d: (dbmedic("backup", URL, "--dir", str(d)), False), None),
-                ("dbmedic backup --builtin",
-                 lambda d: (dbmedic("backup", URL, "--dir", str(d), "--builtin"), False), None),
-                ("dbmedic backup, PyMySQL only (no mysqlclient)",
-                 lambda d: (dbmedic_pymysql("backup", URL, "--dir", str(d)), False), None),
-                ("dbmedic backup --external",
-                 lambda d: (dbmedic("backup", URL, "--dir", str(d), "--external"), False), None),
-                ("mariadb-dump --single-transaction --hex-blob > file",
-                 lambda d: ([f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob "
-                             f"{DB} > {d}/dump.sql"], True), None),
-                ("mariadb-dump ... \\| zstd -3 > file",
-                 lambda d: ([f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob "
-                             f"{DB} | zstd -3 -q > {d}/dump.sql.zst"], True), None),
-                ("mydumper -t 2",
-                 lambda d: (["mydumper", *MY, "-B", DB, "-t", "2", "-o", str(d / "md")], False),
-                 None),
-            ]
-        )  # fmt: skip
+        backups: list[tuple[str, object, object]] = [
+            ("dbmedic backup (default)",
+             lambda d: (dbmedic("backup", URL, "--dir", str(d)), False), None),
+            ("dbmedic backup --builtin",
+             lambda d: (dbmedic("backup", URL, "--dir", str(d), "--builtin"), False), None),
+            ("dbmedic backup, PyMySQL only (no mysqlclient)",
+             lambda d: (dbmedic_pymysql("backup", URL, "--dir", str(d)), False), None),
+            ("dbmedic backup --external",
+             lambda d: (dbmedic("backup", URL, "--dir", str(d), "--external"), False), None),
+            ("mariadb-dump --single-transaction --hex-blob > file",
+             lambda d: ([f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob "
+                         f"{DB} > {d}/dump.sql"], True), None),
+            ("mariadb-dump ... \\| zstd -3 > file",
+             lambda d: ([f"mariadb-dump -h127.0.0.1 -uroot --single-transaction --hex-blob "
+                         f"{DB} | zstd -3 -q > {d}/dump.sql.zst"], True), None),
+            ("mydumper -t 2",
+             lambda d: (["mydumper", *MY, "-B", DB, "-t", "2", "-o", str(d / "md")], False),
+             None),
+        ]  # fmt: skip
+        if not args.restores_only:
+            measure_rounds(backups)
         if args.backups_only:
             report(rows, size, args.runs, disk_speed(work))
             return
