@@ -8,8 +8,10 @@ server-side INSERT ... SELECT, then times whole processes (medians of ``--runs``
 round runs every backup command, then, in rounds of their own, every restore, the order rotated
 from round to round, and the server's dirty pages are flushed before each command: a big load
 leaves them for whichever command comes next, see bench/settle.py; ``--no-settle`` measures
-without) and reads the peak memory of each child (``ru_maxrss``). Prints a Markdown table for bench/RESULTS.md. Drops its
-databases at the end. Needs mariadb-dump, zstd, mydumper and myloader on PATH.
+without) and reads the peak memory of each child (``ru_maxrss``), its CPU time and the CPU time
+of the local mariadbd meanwhile: on a machine with as many cores as a dump keeps busy, wall time
+follows their sum. Prints a Markdown table for bench/RESULTS.md. Drops its databases at the
+end. Needs mariadb-dump, zstd, mydumper and myloader on PATH.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pymysql
 from pyenv import dbmedic_env
@@ -80,17 +83,38 @@ def build(mb: int) -> float:
     return float(size) / 1e6
 
 
-def run(argv: list[str], shell: bool = False) -> tuple[float, int]:
-    """Seconds and peak memory (MB) of one whole process."""
+class Sample(NamedTuple):
+    seconds: float
+    memory_mb: int
+    client_cpu: float
+    """CPU seconds of the process and the children it waited for (a shell's pipeline)."""
+    server_cpu: float
+    """CPU seconds mariadbd spent meanwhile (0 when it is not a process of this machine)."""
+
+
+def server_cpu() -> float:
+    """CPU seconds of the local mariadbd so far (0.0 when none is found)."""
+    found = subprocess.run(["pidof", "mariadbd", "mysqld"], capture_output=True, text=True)
+    pids = found.stdout.split()
+    if not pids:
+        return 0.0
+    fields = Path(f"/proc/{pids[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(argv: list[str], shell: bool = False) -> Sample:
+    """Seconds, peak memory (MB) and CPU of one whole process."""
+    server_before = server_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(argv if not shell else ["sh", "-c", argv[0]], env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    server = server_cpu() - server_before
     err = proc.stderr.read().decode() if proc.stderr else ""
     if status != 0:
         raise SystemExit(f"failed: {argv}: {err}")
-    return elapsed, usage.ru_maxrss // 1024
+    return Sample(elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime, server)
 
 
 def dbmedic(*args: str) -> list[str]:
@@ -111,8 +135,14 @@ def dbmedic_pymysql(*args: str) -> list[str]:
     return [sys.executable, "-c", code, *args]
 
 
-def median(samples: list[tuple[float, int]]) -> tuple[float, int]:
-    return statistics.median(s for s, _ in samples), max(m for _, m in samples)
+def median(samples: list[Sample]) -> Sample:
+    """Medians, but the highest peak memory."""
+    return Sample(
+        statistics.median(s.seconds for s in samples),
+        max(s.memory_mb for s in samples),
+        statistics.median(s.client_cpu for s in samples),
+        statistics.median(s.server_cpu for s in samples),
+    )
 
 
 def disk_speed(folder: Path) -> float:
@@ -137,12 +167,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="dbm-bench-", dir="/var/tmp"))
     try:
         size = build(args.mb)
-        rows: list[tuple[str, tuple[float, int], int]] = []
+        rows: list[tuple[str, Sample, int]] = []
 
         def measure_rounds(entries: list[tuple[str, object, object]]) -> None:
             """Each entry once per round, the order rotated every round: a load leaves the server
             flushing pages for a while, which would otherwise always slow the same next command."""
-            samples: dict[str, list[tuple[float, int]]] = {label: [] for label, _, _ in entries}
+            samples: dict[str, list[Sample]] = {label: [] for label, _, _ in entries}
             sizes: dict[str, int] = {}
             for round_ in range(args.runs):
                 shift = round_ % len(entries)
@@ -159,8 +189,8 @@ def main() -> None:
                     sizes[label] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
             for label, _, _ in entries:
                 rows.append((label, median(samples[label]), sizes[label]))
-                each = ", ".join(f"{s:.2f}" for s, _ in samples[label])
-                print(f"  {label}: {median(samples[label])[0]:.2f} s (every round: {each})",
+                each = ", ".join(f"{s.seconds:.2f}" for s in samples[label])
+                print(f"  {label}: {median(samples[label]).seconds:.2f} s (every round: {each})",
                       file=sys.stderr, flush=True)  # fmt: skip
 
         backups: list[tuple[str, object, object]] = [
@@ -221,16 +251,15 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(
-    rows: list[tuple[str, tuple[float, int], int]], size: float, runs: int, disk: float
-) -> None:
+def report(rows: list[tuple[str, Sample, int]], size: float, runs: int, disk: float) -> None:
     print(f"\n{size:.0f} MB of table data (information_schema DATA_LENGTH), medians of {runs} interleaved rounds, "
           f"whole processes; disk sequential write {disk:.0f} MB/s (dd conv=fdatasync)\n")  # fmt: skip
-    print("| command | seconds | output MB | peak memory MB |")
-    print("|---|---:|---:|---:|")
-    for label, (secs, mem), out_size in rows:
+    print("| command | seconds | CPU s: client + server | output MB | peak memory MB |")
+    print("|---|---:|---:|---:|---:|")
+    for label, got, out_size in rows:
         out = f"{out_size / 1e6:.0f}" if out_size else "-"
-        print(f"| {label} | {secs:.2f} | {out} | {mem} |")
+        cpu = f"{got.client_cpu:.2f} + {got.server_cpu:.2f}"
+        print(f"| {label} | {got.seconds:.2f} | {cpu} | {out} | {got.memory_mb} |")
 
 
 if __name__ == "__main__":

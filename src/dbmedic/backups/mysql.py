@@ -6,17 +6,19 @@ touches single values and memory stays flat. The same scan computes the content 
 backup time and after a restore, over the same primary-key slices (``Part``) recorded in the
 manifest:
 
-* ``mysql-keys3``: tables with a single integer primary key, read with mysqlclient; xxh3_128 of
-  the row literals of :meth:`TableInfo.keyset_expr` in key order (see :func:`_scan_keys`),
-  rendered by the server, or from plain values by :mod:`dbmedic._rows` in C where that was built
-  (the same bytes; a third less CPU in all, bench/RESULTS.md).
+* ``mysql-keys3q``: tables with a single integer primary key, read with mysqlclient; xxh3_128 of
+  the row literals of :meth:`TableInfo.keyset_expr` in key order (see :func:`_scan_keys`):
+  streamed one query per slice and rendered from plain values by :mod:`dbmedic._rows` in C
+  where that was built, else rendered by the server a chunk query at a time (the same bytes,
+  for less CPU than mydumper's, bench/RESULTS.md).
 * ``mysql-seq3``: the same tables read with PyMySQL; xxh3_128 of the row literals of
   :meth:`TableInfo.row_expr` in key order.
 * ``mysql-sum3``: any other table; the sum of the 64-bit xxh3 of every row literal,
   order-independent.
 
 Backups made before the "3" methods name ``mysql-keys``, ``mysql-seq`` (sha256 of the same text)
-and ``mysql-sum`` (the sum of the first 64 bits of each row's md5). A manifest records the method
+and ``mysql-sum`` (the sum of the first 64 bits of each row's md5); those made before
+``mysql-keys3q`` name ``mysql-keys3`` (binary strings in hex, see :data:`HEX_KEYS`). A manifest records the method
 of each table, so a backup is always checked the way it was made. The content checksum guards
 against a restore that lost or changed data, not against forgery (the files' sha256 in the
 manifest does that), so a non-cryptographic 128-bit hash is enough: xxh3 hashes ~10 GB/s where
@@ -581,6 +583,15 @@ def _scan_keys(
     return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
 
 
+def _slice(info: TableInfo, lo: int | None, hi: int | None) -> str:
+    """``table ... ORDER BY key`` of one primary-key slice, for a query that streams it whole."""
+    key = quote(info.primary_key[0])
+    bounds = [f"{key} >= {int(lo)}"] if lo is not None else []  # ints from plan_parts, not text
+    bounds += [f"{key} < {int(hi)}"] if hi is not None else []
+    where = f"WHERE {' AND '.join(bounds)} " if bounds else ""
+    return f"{quote(info.name)} FORCE INDEX (PRIMARY) {where}ORDER BY {key}"
+
+
 def _stream_keys(
     conn: Any,
     info: TableInfo,
@@ -598,13 +609,8 @@ def _stream_keys(
     columns = info.keyset_columns
     letters = {**_KIND_LETTER, "binary": "b" if hex_binary else "q"}
     kinds = "".join(letters[_keyset_kind(c)] for c in columns).encode()
-    key = quote(info.primary_key[0])
-    bounds = [f"{key} >= {int(lo)}"] if lo is not None else []  # ints from plan_parts
-    bounds += [f"{key} < {int(hi)}"] if hi is not None else []
-    where = f"WHERE {' AND '.join(bounds)} " if bounds else ""
     conn.send_query(
-        f"SELECT {', '.join(_plain_value(c) for c in columns)} FROM {quote(info.name)} "
-        f"FORCE INDEX (PRIMARY) {where}ORDER BY {key}"
+        f"SELECT {', '.join(_plain_value(c) for c in columns)} FROM {_slice(info, lo, hi)}"
     )
     # the driver's own error class (the DB-API extension), as mysqlclient raises it
     return int(
@@ -704,14 +710,7 @@ def _stream_seq(
 ) -> int:
     """The C-driver plan of :func:`_scan_seq`: one literal per row in key order, joined into
     statements of ~CHUNK_BYTES here; the digest is over the same bytes as the GROUP_CONCAT plan."""
-    key = quote(info.primary_key[0])
-    bounds = [f"{key} >= {int(lo)}"] if lo is not None else []  # ints from plan_parts, not text
-    bounds += [f"{key} < {int(hi)}"] if hi is not None else []
-    where = f"WHERE {' AND '.join(bounds)} " if bounds else ""
-    sql = (
-        f"SELECT {info.row_expr()} FROM {quote(info.name)} FORCE INDEX (PRIMARY) "
-        f"{where}ORDER BY {key}"
-    )
+    sql = f"SELECT {info.row_expr()} FROM {_slice(info, lo, hi)}"
     rows, first = 0, True
     batch: list[bytes] = []
     size = 0
