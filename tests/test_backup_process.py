@@ -267,3 +267,44 @@ def test_postgres_workers_read_the_exported_snapshot(db_factory: DatabaseFactory
         first.close()
         second.close()
     assert counts == [0, 0]
+
+
+@pytest.mark.backend("mariadb")
+@pytest.mark.parametrize("stall_seconds", [1, 30])
+def test_a_paused_backup_keeps_its_connections_for_stall_seconds(
+    db_factory: DatabaseFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stall_seconds: int,
+) -> None:
+    """A part streams in one query: while dbmedic stops reading (paused, a stalled disk), the
+    server waits up to STALL_SECONDS (net_write_timeout), then drops the connection. With 1 s a
+    3 s pause fails the backup; with the 30 s the pause is survived and the backup restores."""
+    pytest.importorskip("MySQLdb")
+    from dbmedic.backups import mysql, streams
+
+    if mysql.native_renderer() is None and os.environ.get("CI") != "true":
+        pytest.skip("dbmedic._rows is not built: chunk queries do not stream")
+    url = db_factory.new()
+    _fill(url, 60_000, blob=300)  # ~40 MB of SQL: more than the socket buffers hold
+    monkeypatch.setattr(mysql, "STALL_SECONDS", stall_seconds)
+    statement = streams.Writer.statement
+    paused = []
+
+    def pause_once(self: streams.Writer, *pieces: bytes) -> None:
+        if not paused:
+            paused.append(True)
+            time.sleep(3)
+        statement(self, *pieces)
+
+    monkeypatch.setattr(streams.Writer, "statement", pause_once)
+    if stall_seconds == 1:
+        with pytest.raises(
+            BackupError, match=r"reading table big failed \(the connection to the server was lost\)"
+        ):
+            backup(url, tmp_path / "bk", tool="builtin", jobs=1)
+        assert list((tmp_path / "bk").iterdir()) == []
+    else:
+        made = backup(url, tmp_path / "bk", tool="builtin", jobs=1)
+        assert made.manifest.rows == 60_000
+        restore(made.path, db_factory.new())

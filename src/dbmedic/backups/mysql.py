@@ -110,6 +110,18 @@ def connect(
     return conn
 
 
+STALL_SECONDS = 3600
+"""How long the server waits for a dump that stopped reading (net_write_timeout, 60 s by default):
+a part streams in one query, so a paused dbmedic (Ctrl-Z, a stalled disk) would otherwise lose
+its connection after a minute; mydumper raises it too."""
+
+
+def _dump_connection(source: Source) -> Any:
+    conn = connect(source, unicode=False, fast=True)
+    conn.query(f"SET SESSION net_write_timeout = {STALL_SECONDS}")
+    return conn
+
+
 def snapshot_connections(
     source: Source, jobs: int, *, hold: bool = False
 ) -> tuple[list[Any], bool]:
@@ -121,7 +133,7 @@ def snapshot_connections(
     (release it with ``UNLOCK TABLES``) so that another program can start its own snapshot of
     the same data. Without the RELOAD privilege: one connection and False (still consistent).
     """
-    first = connect(source, unicode=False, fast=True)
+    first = _dump_connection(source)
     conns = [first]
     if jobs <= 1 and not hold:
         first.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
@@ -134,7 +146,7 @@ def snapshot_connections(
         return conns, False
     try:
         for _ in range(jobs - 1):
-            conns.append(connect(source, unicode=False, fast=True))
+            conns.append(_dump_connection(source))
         for c in conns:
             c.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dbmedic.backups import mysql
+from dbmedic.backups import mysql, mysqlc
 from dbmedic.backups.families import DumpJob, DumpOutput, Method, RestoreJob
 from dbmedic.backups.manifest import FileEntry, Part
 from dbmedic.backups.streams import Writer, open_reader, statements, write_file
@@ -140,6 +140,9 @@ class MySQLBuiltin(Method):
             try:
                 part = mysql.scan_part(conn, info, lo, hi, sink, methods[name])
                 entry = writer.close()
+            except mysqlc.errors() as e:  # the server or the connection, mid-table
+                writer.abort()
+                raise BackupError(f"reading table {name} failed ({mysql.describe(e)})") from e
             except BaseException:
                 writer.abort()
                 raise
