@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ import xxhash
 from dbmedic.backups import families, mysqlc
 from dbmedic.backups.families import Facts, Family, Source, connect_error, register_family
 from dbmedic.backups.manifest import Part, TableEntry, combine, md5_64, unknown_method
+from dbmedic.backups.workers import Stopped
 from dbmedic.dialects.mysql import cdriver
 from dbmedic.errors import BackupError
 
@@ -781,16 +783,24 @@ def _int(value: str | None) -> int | None:
 
 
 def pool_map(
-    source: Source, jobs: int, tasks: list[Any], fn: Callable[[Any, Any], Any], *, fast: bool
+    source: Source,
+    jobs: int,
+    tasks: list[Any],
+    fn: Callable[[Any, Any], Any],
+    *,
+    fast: bool,
+    stopping: threading.Event | None = None,
 ) -> Iterator[Any]:
     """Run ``fn(conn, task)`` over ``tasks`` with ``jobs`` connections (one per thread);
-    ``fast``: mysqlclient where installed (scans; loading INSERTs measured faster on PyMySQL)."""
-    import threading
-
+    ``fast``: mysqlclient where installed (scans; loading INSERTs measured faster on PyMySQL).
+    Interrupted, no task starts any more and ``stopping`` is set, for long tasks to look at."""
     local = threading.local()
     conns: list[Any] = []
+    stopping = stopping or threading.Event()
 
     def run(task: Any) -> Any:
+        if stopping.is_set():
+            raise Stopped
         if not hasattr(local, "conn"):
             local.conn = connect(source, unicode=False, fast=fast)
             conns.append(local.conn)
@@ -798,8 +808,13 @@ def pool_map(
 
     try:
         with ThreadPoolExecutor(max(1, jobs)) as pool:
-            yield from pool.map(run, tasks)
-    finally:
+            try:
+                yield from pool.map(run, tasks)
+            except BaseException:  # Ctrl-C or an error: no task starts any more
+                stopping.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    finally:  # only once no thread reads from them (closing one under C can crash)
         for c in conns:
             c.close()
 

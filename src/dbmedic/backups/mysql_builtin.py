@@ -15,13 +15,14 @@ off, one transaction per file), then views, routines, triggers and events.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from dbmedic.backups import mysql, mysqlc
 from dbmedic.backups.families import DumpJob, DumpOutput, Method, RestoreJob
 from dbmedic.backups.manifest import FileEntry, Part
 from dbmedic.backups.streams import Writer, open_reader, statements, write_file
-from dbmedic.backups.workers import TaskQueue
+from dbmedic.backups.workers import Stopped, TaskQueue
 from dbmedic.errors import BackupError
 
 
@@ -133,6 +134,7 @@ class MySQLBuiltin(Method):
             head = f"INSERT INTO {mysql.quote(name)} ({columns}) VALUES\n".encode()
 
             def sink(values: bytes, rows: int) -> None:
+                queue.check()
                 before = writer.raw_bytes
                 writer.statement(head, values)
                 job.tracker.add(rows=rows, nbytes=writer.raw_bytes - before)
@@ -221,10 +223,14 @@ class MySQLBuiltin(Method):
             by_table.setdefault(data_files[path]["table"], []).append(path)
         tables = sorted(by_table, key=lambda t: -sum(sizes.get(p, 0) for p in by_table[t]))
 
+        stopping = threading.Event()  # set on Ctrl-C: a table's load stops at its next statement
+
         def load(conn: Any, table: str) -> None:
             for path in by_table[table]:
                 conn.query("START TRANSACTION")
                 for sql in statements(job.root / path):
+                    if stopping.is_set():
+                        raise Stopped
                     try:
                         conn.query(sql)
                     except Exception as e:
@@ -236,7 +242,7 @@ class MySQLBuiltin(Method):
                 job.tracker.add(rows=data_files[path]["rows"])
             job.tracker.add(tables=1)
 
-        for _ in mysql.pool_map(job.target, job.jobs, tables, load, fast=False):
+        for _ in mysql.pool_map(job.target, job.jobs, tables, load, fast=False, stopping=stopping):
             pass
 
 

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
 
             # Without standalone mode click returns (not raises) a command's typer.Exit code.
             returned = app_for(args)(args=args, standalone_mode=False, prog_name="dbmedic")
+            if returned == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into this exit code
+                error("interrupted")
     except KeyboardInterrupt:
         error("interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))
