@@ -244,6 +244,7 @@ class PostgresBuiltin(Method):
             with conn.cursor() as cur:
                 with cur.copy(_copy_out_sql(schema, name, columns, lo, hi)) as copy:
                     for block in copy:
+                        queue.check()  # Ctrl-C: psycopg cancels the COPY on the way out
                         writer.write(block)
                         job.tracker.add(nbytes=len(block))
                 rows = max(0, cur.rowcount)
