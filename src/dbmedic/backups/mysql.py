@@ -9,8 +9,8 @@ manifest:
 * ``mysql-keys3q``: tables with a single integer primary key, read with mysqlclient; xxh3_128 of
   the row literals of :meth:`TableInfo.keyset_expr` in key order (see :func:`_scan_keys`):
   streamed one query per slice and rendered from plain values by :mod:`dbmedic._rows` in C
-  where that was built, else rendered by the server a chunk query at a time (the same bytes,
-  for less CPU than mydumper's, bench/RESULTS.md).
+  where that was built, else rendered by the server a chunk query at a time (the same bytes;
+  the first is as fast as mydumper, bench/RESULTS.md).
 * ``mysql-seq3``: the same tables read with PyMySQL; xxh3_128 of the row literals of
   :meth:`TableInfo.row_expr` in key order.
 * ``mysql-sum3``: any other table; the sum of the 64-bit xxh3 of every row literal,
