@@ -334,8 +334,17 @@ class _Background:
         if self._cancelled.is_set():
             raise Cancelled(f"stopped before {name} ({done} of {total} done)")
 
-    def _start(self, name: str, work: Callable[[], None], done: threading.Event) -> None:
-        """Run ``work`` on a thread named ``name``; ``done`` is set when it ends, however."""
+    def _start(
+        self, name: str, work: Callable[[], None], done: threading.Event, target: Database
+    ) -> None:
+        """Run ``work`` on a thread named ``name``; ``done`` is set when it ends, however.
+
+        SQLAlchemy and the target's dialect are imported here first. Both threads would import
+        them on first use, and two threads importing one package at once can each wait for a
+        module the other is importing: Python then hands one of them a half-made module
+        ("cannot import name 'AdaptedConnection' from partially initialized module
+        'sqlalchemy.engine'", once in CI, from ``dbmedic diagnose`` on the demo)."""
+        target.url.get_dialect()
         self._cancelled = threading.Event()
         self._finished = threading.Event()
 
@@ -415,7 +424,7 @@ class ResetInBackground(_Background):
             finally:
                 self._busy.set()
 
-        self._start("dbmedic-reset-rehearsal", work, self._ready)
+        self._start("dbmedic-reset-rehearsal", work, self._ready, target)
 
     def wait_busy(self) -> None:
         """Wait until the framework reported its first migration (it then works in its own
@@ -476,7 +485,7 @@ class CopiesInBackground(_Background):
                     self._resume = copies.resume(*self._steps)
                     self.reused = copies.reused
 
-        self._start("dbmedic-copy-rehearsals", work, self._current_done)
+        self._start("dbmedic-copy-rehearsals", work, self._current_done, copies.target)
 
     def give(self, mark: Sequence[str], run_first: Mapping[str, Sequence[str]]) -> None:
         """The resume plan: the thread records ``mark`` (after running ``run_first``), then migrates."""
