@@ -579,22 +579,29 @@ def _scan_keys(
     row, so the checksum depends neither on the chunk sizes nor on the renderer (the check after
     a restore may cut and render differently)."""
     native = native_renderer() if mysqlc.streams(conn) else None
+    chunk = _joined(digest, sink)
+    if native is not None and hasattr(conn, "_get_native_connection"):
+        rows = _stream_keys(conn, info, lo, hi, hex_binary, native, chunk)
+    else:
+        rows = _chunk_keys(conn, info, lo, hi, hex_binary, chunk)
+    return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
+
+
+def _joined(digest: Any, sink: Sink | None) -> Sink:
+    """A sink that hashes the chunks it is given as one text joined by ``,\\n`` (so an ordered
+    checksum does not depend on where the chunks were cut), then hands them to ``sink``."""
     first = True
 
-    def chunk(text: bytes, got: int) -> None:
+    def chunk(text: bytes, rows: int) -> None:
         nonlocal first
         if not first:
             digest.update(b",\n")
         digest.update(text)
         first = False
         if sink is not None:
-            sink(text, got)
+            sink(text, rows)
 
-    if native is not None and hasattr(conn, "_get_native_connection"):
-        rows = _stream_keys(conn, info, lo, hi, hex_binary, native, chunk)
-    else:
-        rows = _chunk_keys(conn, info, lo, hi, hex_binary, chunk)
-    return Part(rows, digest.hexdigest(), _t(lo), _t(hi))
+    return chunk
 
 
 def _slice(info: TableInfo, lo: int | None, hi: int | None) -> str:
@@ -681,7 +688,7 @@ def _scan_seq(
             start = None if first is None else int(first)
         if hi is None:
             stop = None if last is None else int(last) + 1
-    rows, first_chunk = 0, True
+    rows, chunk = 0, _joined(digest, sink)
     if start is None or stop is None:
         return Part(0, digest.hexdigest(), _t(lo), _t(hi))
     width = 512  # key units; grows towards CHUNK_BYTES per chunk after the first answers
@@ -704,13 +711,8 @@ def _scan_seq(
                 width = max(1, (end - cursor) // 2)
                 continue
             if count:
-                if not first_chunk:
-                    digest.update(b",\n")
-                digest.update(text)
-                first_chunk = False
+                chunk(text, count)
                 rows += count
-                if sink is not None:
-                    sink(text, count)
                 scale = CHUNK_BYTES / max(len(text), 1)
                 width = max(1, int(width * min(8.0, max(0.5, scale))))
             else:
@@ -725,30 +727,19 @@ def _stream_seq(
     """The C-driver plan of :func:`_scan_seq`: one literal per row in key order, joined into
     statements of ~CHUNK_BYTES here; the digest is over the same bytes as the GROUP_CONCAT plan."""
     sql = f"SELECT {info.row_expr()} FROM {_slice(info, lo, hi)}"
-    rows, first = 0, True
+    rows, chunk = 0, _joined(digest, sink)
     batch: list[bytes] = []
     size = 0
-
-    def flush() -> None:
-        nonlocal first, batch, size
-        text = b",\n".join(batch)
-        if not first:
-            digest.update(b",\n")
-        digest.update(text)
-        first = False
-        if sink is not None:
-            sink(text, len(batch))
-        batch, size = [], 0
-
     for got in mysqlc.stream_rows(conn, sql):
         literals = [r[0] for r in got]
         batch += literals
         size += sum(map(len, literals)) + 2 * len(literals)
         rows += len(literals)
         if size >= CHUNK_BYTES:
-            flush()
+            chunk(b",\n".join(batch), len(batch))
+            batch, size = [], 0
     if batch:
-        flush()
+        chunk(b",\n".join(batch), len(batch))
     return rows
 
 
